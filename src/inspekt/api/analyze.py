@@ -1,0 +1,106 @@
+"""The analyze endpoints: bytes in, context (and maybe a PNG) out.
+
+Each route only reads the request and picks how the pixels arrive; decoding,
+the flow and encoding run on the inspection service's worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from ..errors import ImageError
+from ..imageio import decode_image, image_from_raw, image_from_shared_memory
+from ..types import Image
+from .auth import check_api_key
+from .body import is_multipart, read_body, read_form_image
+from .params import AnalyzeParams, parse_analyze_params, require_size
+from .service import InspectionService
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+def documented_query(
+    response_type: str | None = Query(
+        None, description="context (default), image, annotated_image or heatmap"
+    ),
+    data: str | None = Query(None, description="Passed to the flow as context['data']."),
+    api_key: str | None = Query(None, description="Required when secure image analyze is on."),
+    context_in_body: str | None = Query(
+        None, description="Bare flag: PNG followed by the context JSON, split by ImageLen."
+    ),
+    width: str | None = Query(None, description="Raw image width in pixels."),
+    height: str | None = Query(None, description="Raw image height in pixels."),
+) -> None:
+    """Declares the shared query parameters for the OpenAPI schema; parsing is ours."""
+
+
+def _service(request: Request) -> InspectionService:
+    service: InspectionService = request.app.state.service
+    check_api_key(service.settings.api_key, request.query_params.get("api_key"))
+    return service
+
+
+async def _run(service: InspectionService, load: Callable[[], Image], params: AnalyzeParams) -> Response:
+    answer = await service.inspect(load, params)
+    return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
+
+
+async def _analyze_body(request: Request, *, raw: bool, endpoint: str) -> Response:
+    service = _service(request)
+    settings = service.settings
+    params = parse_analyze_params(request.query_params)
+    multipart = is_multipart(request)
+    if raw and not multipart:
+        require_size(params, endpoint)
+    body = await read_body(request, settings.max_body_bytes)
+    if multipart:
+        form = await read_form_image(request, body)
+        params = parse_analyze_params(request.query_params, form.fields)
+        raw = raw or form.part == "array"
+        body = form.data
+    if raw:
+        width, height = require_size(params, endpoint)
+        load = partial(
+            image_from_raw, body, width, height, bayer=params.bayer, limits=settings.limits
+        )
+    else:
+        load = partial(decode_image, body, settings.limits)
+    return await _run(service, load, params)
+
+
+@router.post("/analyze_image", dependencies=[Depends(documented_query)])
+async def analyze_image(request: Request) -> Response:
+    """Analyse an encoded image (JPEG, PNG, BMP, TIFF) sent as the body."""
+    return await _analyze_body(request, raw=False, endpoint="/analyze_image")
+
+
+@router.api_route(
+    "/analyze_raw_image", methods=["POST", "PUT"], dependencies=[Depends(documented_query)]
+)
+async def analyze_raw_image(
+    request: Request,
+    bayer: str | None = Query(None, description="Bare flag: the body is a Bayer RG8 mosaic."),
+) -> Response:
+    """Analyse raw uint8 pixels: W*H*3 bytes BGR, W*H grayscale, or a Bayer mosaic."""
+    return await _analyze_body(request, raw=True, endpoint="/analyze_raw_image")
+
+
+@router.post("/analyze_image_shared_memory", dependencies=[Depends(documented_query)])
+async def analyze_image_shared_memory(
+    request: Request,
+    name: str | None = Query(None, description="POSIX shared-memory block holding BGR pixels."),
+) -> Response:
+    """Analyse a BGR frame that a local client left in shared memory."""
+    service = _service(request)
+    params = parse_analyze_params(request.query_params)
+    width, height = require_size(params, "/analyze_image_shared_memory")
+    if not params.name:
+        raise ImageError("/analyze_image_shared_memory needs the name parameter")
+    load = partial(image_from_shared_memory, params.name, width, height, service.settings.limits)
+    return await _run(service, load, params)

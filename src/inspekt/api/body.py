@@ -1,0 +1,74 @@
+"""Read request bodies under a size limit, and the legacy multipart form."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from ..errors import ImageError, ImageTooLargeError
+
+__all__ = ["FormImage", "is_multipart", "read_body", "read_form_image"]
+
+_IMAGE_PARTS = ("file", "image", "array")
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The whole body, refusing (413) as soon as it exceeds ``max_bytes``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ImageTooLargeError(_too_large(int(declared), max_bytes))
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_bytes:
+            raise ImageTooLargeError(_too_large(received, max_bytes))
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"request body of {size} bytes exceeds the limit of {limit} bytes"
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
+@dataclass(frozen=True)
+class FormImage:
+    """The image part of a legacy multipart request and the form's text fields."""
+
+    part: str
+    data: bytes
+    fields: dict[str, str]
+
+
+async def read_form_image(request: Request, body: bytes) -> FormImage:
+    """Find the ``file``/``image``/``array`` part in an already size-checked body."""
+
+    async def replay() -> AsyncIterator[bytes]:
+        yield body
+
+    parser = MultiPartParser(
+        request.headers, replay(), max_files=4, max_fields=32, max_part_size=len(body) + 1
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise ImageError(f"bad multipart form: {exc.message}") from exc
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    for part in _IMAGE_PARTS:
+        value = form.get(part)
+        if isinstance(value, UploadFile):
+            data = await value.read()
+        elif isinstance(value, str):
+            data = value.encode("latin-1", errors="replace")
+        else:
+            continue
+        return FormImage(part=part, data=data, fields=fields)
+    raise ImageError(f"multipart form has no image part: expected one named {', '.join(_IMAGE_PARTS)}")

@@ -1,0 +1,61 @@
+"""One table from inspekt errors to HTTP answers, resolved along the MRO.
+
+Routes never catch errors themselves: they raise, and the handler registered
+here turns the error into ``{"error": message, "code": ...}`` with the status
+of the nearest class in the table. Anything unexpected is a 500 that says
+nothing about internals (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..errors import (
+    AuthError,
+    FlowError,
+    ImageError,
+    ImageTooLargeError,
+    InspektError,
+    ProjectError,
+    RequestError,
+    StopKeyError,
+)
+
+__all__ = ["error_response", "handle_inspekt_error", "handle_unexpected_error"]
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[InspektError], tuple[int, str]] = {
+    ImageTooLargeError: (413, "too_large"),
+    ImageError: (400, "bad_image"),
+    RequestError: (400, "bad_request"),
+    AuthError: (401, "unauthorized"),
+    StopKeyError: (403, "forbidden"),
+    ProjectError: (500, "project_error"),
+    FlowError: (500, "flow_error"),
+    InspektError: (500, "error"),
+}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """The JSON error body every failure uses; ``error`` mirrors the context's key."""
+    return JSONResponse({"error": message, "code": code}, status_code=status)
+
+
+async def handle_inspekt_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InspektError)
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            status, code = _STATUS[cls]
+            break
+    if status >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc.message)
+    return error_response(status, code, exc.message)
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "internal server error (see the server log)")

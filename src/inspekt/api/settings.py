@@ -1,0 +1,24 @@
+"""Server settings, fixed at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..imageio import ImageLimits
+
+__all__ = ["API_COMPAT_VERSION", "ServerSettings"]
+
+#: What ``/version`` reports. The PEKAT SDK uses shared memory only from 3.18.0 on.
+API_COMPAT_VERSION = "3.18.0"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What the API enforces: keys and limits."""
+
+    api_key: str | None = None
+    stop_key: str | None = None
+    max_body_bytes: int = 256 * 1024 * 1024
+    limits: ImageLimits = field(default_factory=ImageLimits)
+    #: Analyses run one after another on this many threads; more queue.
+    workers: int = 1

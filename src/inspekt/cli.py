@@ -1,0 +1,144 @@
+"""The ``inspekt`` command line (contract: docs in the README).
+
+Every command exits 0 on success, 2 on bad usage and 1 on any other failure,
+printing the failure as one line (file and field where there is one); ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from .errors import InspektError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="inspekt",
+    help="Self-hosted visual inspection server, compatible with PEKAT VISION's Image Analyze API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"inspekt: error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def reports_errors(func: F) -> F:
+    """Turn inspekt errors into one line and exit 1 (a traceback with --debug)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InspektError as exc:
+            if _state["debug"]:
+                raise
+            _fail(exc.message)
+        except (OSError, ValueError) as exc:
+            if _state["debug"]:
+                raise
+            _fail(f"{type(exc).__name__}: {exc}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _global(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+
+
+@app.command()
+@reports_errors
+def serve(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Require this api_key on analyze requests.", envvar="INSPEKT_API_KEY"),
+    ] = None,
+    secure: Annotated[
+        bool, typer.Option("--secure", help="Require the project's stored api key (made once).")
+    ] = False,
+    stop_key: Annotated[str | None, typer.Option(help="Key that /stop?key= accepts.")] = None,
+    disable_code: Annotated[
+        bool, typer.Option("--disable-code", help="Never run Code modules' Python files.")
+    ] = False,
+    max_body_mb: Annotated[int, typer.Option(help="Largest request body accepted.")] = 256,
+) -> None:
+    """Serve the Image Analyze API for PROJECT."""
+    from .api import ServerSettings
+    from .server import load_or_create_api_key
+    from .server import serve as run_server
+
+    if api_key and secure:
+        raise typer.BadParameter("use either --api-key or --secure, not both")
+    if secure:
+        api_key, created = load_or_create_api_key(project)
+        if created:
+            typer.echo(f"inspekt: secure image analyze on; api key (shown once): {api_key}")
+        else:
+            typer.echo("inspekt: secure image analyze on, with the api key stored in the project")
+    if host in ("0.0.0.0", "::") and not api_key:
+        typer.echo(
+            f"inspekt: WARNING: listening on {host} without an api key: anyone on the network "
+            "can analyse images (use --secure)",
+            err=True,
+        )
+    settings = ServerSettings(
+        api_key=api_key, stop_key=stop_key, max_body_bytes=max_body_mb * 1024 * 1024
+    )
+    run_server(project, host=host, port=port, settings=settings, allow_code=not disable_code)
+
+
+@app.command()
+@reports_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create.")],
+    template: Annotated[str, typer.Option(help="Project template.")] = "empty",
+) -> None:
+    """Create a ready project in DIRECTORY."""
+    from .templates import create_project
+
+    create_project(directory, template)
+    typer.echo(f"created {template} project in {directory}")
+
+
+@app.command()
+@reports_errors
+def validate(project: Annotated[Path, typer.Argument(help="Project folder.")]) -> None:
+    """Check a project's files and modules; exit 1 on the first problem."""
+    from .flow import load_project
+
+    loaded = load_project(project)
+    typer.echo(f"{project}: ok ({len(loaded.modules)} modules)")
+
+
+@app.command("pekat-dist")
+@reports_errors
+def pekat_dist(directory: Annotated[Path, typer.Argument(help="Folder to write.")]) -> None:
+    """Write DIR/pekat_vision/pekat_vision, the launcher PEKAT's SDKs start."""
+    from .launcher import write_dist
+
+    typer.echo(str(write_dist(directory)))
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(app())

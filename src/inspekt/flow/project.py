@@ -1,0 +1,134 @@
+"""Load a project directory: ``pekat_package.json`` + ``flow.yaml`` -> modules.
+
+Every problem is reported as a :class:`~inspekt.errors.ProjectError` that names
+the file and the field, e.g. ``flow.yaml: flow[0] (code 'check').file: Field
+required`` — never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import ProjectError
+from ..modules import Module, ModuleEnv, lookup
+from ..modules._registry import resolve
+
+__all__ = ["FLOW_FILE", "PACKAGE_FILE", "PackageInfo", "Project", "load_project"]
+
+PACKAGE_FILE = "pekat_package.json"
+FLOW_FILE = "flow.yaml"
+
+
+class PackageInfo(BaseModel):
+    """``pekat_package.json``: PEKAT recognises a project by this file."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    version: str
+
+
+@dataclass
+class Project:
+    """A loaded project: its folder, package info and the built modules in order."""
+
+    path: Path
+    package: PackageInfo
+    modules: list[Module] = field(default_factory=list)
+
+
+def load_project(path: Path, *, allow_code: bool = True) -> Project:
+    """Read, validate and build a project; raise ProjectError naming file and field."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ProjectError(f"{path}: project folder not found")
+    package = _load_package(path / PACKAGE_FILE)
+    specs = _load_flow_specs(path / FLOW_FILE)
+    env = ModuleEnv(project_dir=path.resolve(), allow_code=allow_code)
+    modules = build_modules(specs, env, where=f"{FLOW_FILE}: flow")
+    _check_unique_names(modules)
+    return Project(path=path, package=package, modules=modules)
+
+
+def _load_package(file: Path) -> PackageInfo:
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ProjectError(f"{file}: not found (a project folder needs {PACKAGE_FILE})") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProjectError(f"{file}: not valid JSON: {exc}") from exc
+    try:
+        return PackageInfo.model_validate(raw)
+    except ValidationError as exc:
+        raise ProjectError(f"{file}: {_describe(exc)}") from exc
+
+
+def _load_flow_specs(file: Path) -> list[Any]:
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ProjectError(f"{file}: not found (a project folder needs {FLOW_FILE})") from exc
+    except yaml.YAMLError as exc:
+        raise ProjectError(f"{file}: not valid YAML: {_yaml_problem(exc)}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{file}: cannot read: {exc}") from exc
+    if raw is None:
+        return []
+    if not isinstance(raw, dict) or not isinstance(raw.get("flow", []), list):
+        raise ProjectError(f"{file}: expected a mapping with a 'flow' list of modules")
+    unknown = sorted(set(raw) - {"flow"})
+    if unknown:
+        raise ProjectError(f"{file}: unknown top-level field(s): {', '.join(unknown)}")
+    return list(raw.get("flow") or [])
+
+
+def build_modules(specs: list[Any], env: ModuleEnv, where: str) -> list[Module]:
+    """Validate each module spec against its type's options and build it."""
+    modules = []
+    for index, spec in enumerate(specs):
+        label = f"{where}[{index}]"
+        if not isinstance(spec, dict) or "type" not in spec:
+            raise ProjectError(f"{label}: each module needs a 'type' field")
+        try:
+            type_id = resolve(str(spec["type"]))
+        except ProjectError as exc:
+            raise ProjectError(f"{label}.type: {exc.message}") from exc
+        cls = lookup(type_id)
+        label = f"{label} ({type_id} '{spec.get('name', '')}')" if spec.get("name") else label
+        try:
+            options = cls.options_model.model_validate({**spec, "type": type_id})
+        except ValidationError as exc:
+            raise ProjectError(f"{label}: {_describe(exc)}") from exc
+        try:
+            modules.append(cls(options, env, index))
+        except ProjectError as exc:
+            raise ProjectError(f"{label}: {exc.message}") from exc
+    return modules
+
+
+def _check_unique_names(modules: list[Module]) -> None:
+    seen: set[str] = set()
+    for module in modules:
+        if module.name in seen:
+            raise ProjectError(f"{FLOW_FILE}: two modules are named {module.name!r}")
+        seen.add(module.name)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"]) or "(root)"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"line {mark.line + 1}: {problem}" if mark else problem

@@ -1,0 +1,9 @@
+"""Flow module types. Importing this package registers every built-in type."""
+
+from __future__ import annotations
+
+from . import code
+from ._registry import known_types, lookup, register
+from .base import Module, ModuleEnv, ModuleOptions
+
+__all__ = ["Module", "ModuleEnv", "ModuleOptions", "code", "known_types", "lookup", "register"]

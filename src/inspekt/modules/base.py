@@ -1,0 +1,48 @@
+"""What every flow module is: typed options plus a ``run`` on the context."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..types import Context
+
+__all__ = ["Module", "ModuleEnv", "ModuleOptions"]
+
+
+class ModuleOptions(BaseModel):
+    """Options every module has. Subclasses add a literal ``type`` and their own fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str
+    name: str | None = Field(None, description="Name shown in errors and used for model folders.")
+
+
+@dataclass(frozen=True)
+class ModuleEnv:
+    """What a module may know about where it runs."""
+
+    project_dir: Path
+    allow_code: bool = True
+
+
+class Module(ABC):
+    """One step of the flow, built once at load and run once per image."""
+
+    options_model: ClassVar[type[ModuleOptions]]
+    #: Trainable modules have a model folder and take part in ``inspekt train``.
+    trainable: ClassVar[bool] = False
+
+    def __init__(self, options: ModuleOptions, env: ModuleEnv, index: int) -> None:
+        self.options = options
+        self.env = env
+        self.name = options.name or f"{options.type.split('@')[0]}{index}"
+
+    @abstractmethod
+    def run(self, context: Context) -> None:
+        """Read and edit the context for one image."""

@@ -1,0 +1,112 @@
+"""Start the Image Analyze API for one project on uvicorn.
+
+The project is loaded (and its models with it) before the socket is bound, so
+``/ping`` answers 200 as soon as anyone can connect. Then the launcher lines
+that PEKAT's SDKs wait for are printed: ``__SERVER_RUNNING__`` and
+``STOP_INIT_MODEL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+import stat
+import sys
+import uuid
+from pathlib import Path
+
+import uvicorn
+
+from .api import InspectionService, ServerSettings, create_app
+from .errors import InspektError
+from .flow import FlowRunner, load_project
+
+__all__ = ["PortInUseError", "bind_socket", "load_or_create_api_key", "serve"]
+
+log = logging.getLogger(__name__)
+
+#: PEKAT's SDKs look for this exact text (macOS's errno) to pick another port.
+ADDRESS_IN_USE = "OSError: [Errno 48] Address already in use"
+API_KEY_FILE = Path(".inspekt") / "api_key"
+
+
+class PortInUseError(InspektError):
+    """The port is taken; the message carries the text PEKAT's SDKs look for."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind and listen ourselves, so a busy port is reported before anything else."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(f"{ADDRESS_IN_USE} ({host}:{port})") from exc
+        raise InspektError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def load_or_create_api_key(project_dir: Path) -> tuple[str, bool]:
+    """The project's stored api key, or a new UUID-v1 one; True when just created."""
+    path = project_dir / API_KEY_FILE
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if key:
+            return key, False
+    key = str(uuid.uuid1())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(key + "\n", encoding="utf-8")
+    temporary.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    temporary.replace(path)
+    return key, True
+
+
+def serve(
+    project_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: ServerSettings = ServerSettings(),
+    allow_code: bool = True,
+) -> None:
+    """Load the project, listen, announce readiness and serve until stopped."""
+    project = load_project(project_dir, allow_code=allow_code)
+    service = InspectionService(FlowRunner(project), settings)
+    sock = bind_socket(host, port)
+    config = uvicorn.Config(
+        app=None,  # type: ignore[arg-type]  # set below, once the server exists
+        log_level="warning",
+        timeout_keep_alive=30,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+
+    def request_stop() -> None:
+        server.should_exit = True
+
+    config.app = create_app(service, request_stop)
+    try:
+        asyncio.run(_serve_and_announce(server, sock, f"{project.package.name} on {host}:{port}"))
+    finally:
+        service.close()
+        sock.close()
+
+
+async def _serve_and_announce(server: uvicorn.Server, sock: socket.socket, what: str) -> None:
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        print(f"inspekt: serving {what}", flush=True)
+        print("__SERVER_RUNNING__", flush=True)
+        print("STOP_INIT_MODEL", flush=True)
+        sys.stdout.flush()
+    await task

@@ -1,0 +1,46 @@
+"""Project templates for ``inspekt init``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import ProjectError
+from .flow.project import FLOW_FILE, PACKAGE_FILE
+
+__all__ = ["TEMPLATES", "create_project"]
+
+_CODE_MAIN = '''"""Code module: called once per image with the flow context.
+
+context["image"] is the BGR numpy array; edit the context in place.
+See the README for every key.
+"""
+
+
+def main(context):
+    height, width = context["image"].shape[:2]
+    print(f"image {width}x{height}, data={context['data']!r}")
+    context["result"] = True
+'''
+
+_FLOWS: dict[str, str] = {
+    "empty": "flow: []\n",
+    "code": "flow:\n  - type: code\n    name: code\n    file: main.py\n",
+}
+_EXTRA_FILES: dict[str, dict[str, str]] = {"code": {"main.py": _CODE_MAIN}}
+
+TEMPLATES = tuple(_FLOWS)
+
+
+def create_project(directory: Path, template: str) -> None:
+    """Write a ready-to-serve project into ``directory`` (new or empty)."""
+    if template not in _FLOWS:
+        raise ProjectError(f"unknown template {template!r} (known: {', '.join(TEMPLATES)})")
+    if directory.exists() and any(directory.iterdir()):
+        raise ProjectError(f"{directory}: folder exists and is not empty")
+    directory.mkdir(parents=True, exist_ok=True)
+    package = {"name": directory.resolve().name, "version": "1.0.0", "template": template}
+    (directory / PACKAGE_FILE).write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
+    (directory / FLOW_FILE).write_text(_FLOWS[template], encoding="utf-8")
+    for name, content in _EXTRA_FILES.get(template, {}).items():
+        (directory / name).write_text(content, encoding="utf-8")
