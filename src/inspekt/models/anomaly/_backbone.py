@@ -10,7 +10,10 @@ Python and the exported graph is the single definition of the features.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,9 +59,10 @@ def build_feature_extractor(config: AnomalyConfig) -> torch.nn.Module:
     from efficientnet_lite_pytorch import EfficientNet
     from torch.nn import functional
 
-    net = EfficientNet.from_pretrained(
-        config.backbone, weights_path=_weights_path(config.backbone), image_size=_BUILD_SIZE
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints on every load
+        net = EfficientNet.from_pretrained(
+            config.backbone, weights_path=_weights_path(config.backbone), image_size=_BUILD_SIZE
+        )
     net.eval()
     taps = _tap_indices(net, config.feature_strides)
     last = max(taps.values())
@@ -102,7 +106,8 @@ def export_feature_extractor(config: AnomalyConfig, path: Path) -> None:
 
     module = build_feature_extractor(config)
     dummy = torch.zeros(1, 3, config.input_size, config.input_size)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant-folding notes about Slice, harmless
         torch.onnx.export(
             module,
             (dummy,),

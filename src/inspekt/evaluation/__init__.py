@@ -1,0 +1,18 @@
+"""Measuring anomaly detectors: metrics and an MVTec-layout dataset loader."""
+
+from __future__ import annotations
+
+from .dataset import MvtecDataset, Sample, load_mvtec, read_image, read_mask
+from .metrics import auroc, best_f1, f1_at_threshold, pixel_auroc
+
+__all__ = [
+    "MvtecDataset",
+    "Sample",
+    "auroc",
+    "best_f1",
+    "f1_at_threshold",
+    "load_mvtec",
+    "pixel_auroc",
+    "read_image",
+    "read_mask",
+]

@@ -1,0 +1,1 @@
+"""Model cores: pure inference objects that the flow modules call."""

@@ -1,0 +1,52 @@
+"""From patch distances to the anomaly map, the image score and the normalised scale.
+
+The image score is the maximum of the map. The map is blurred on the patch grid and
+only then upsampled bilinearly, which never exceeds the grid's maximum, so "score above
+threshold" and "some map pixel above threshold" are the same statement: the verdict and
+the defect regions the flow draws from the map always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Grid = npt.NDArray[np.float32]
+
+#: Where the calibrated threshold lands on the normalised scale.
+NORMALISED_THRESHOLD = 0.5
+
+
+def smooth_grid(distances: Grid, sigma_cells: float) -> Grid:
+    """Gaussian blur of the patch-distance grid; removes single-patch noise before the max."""
+    if sigma_cells <= 0.0:
+        return distances
+    return cv2.GaussianBlur(
+        distances, (0, 0), sigmaX=sigma_cells, sigmaY=sigma_cells, borderType=cv2.BORDER_REFLECT
+    )
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """Affine map from raw distances to the normalised scale.
+
+    ``offset`` (a typical distance of a good patch) goes to 0 and ``threshold``
+    (the calibrated raw threshold) goes to :data:`NORMALISED_THRESHOLD`.
+    """
+
+    offset: float
+    threshold: float
+
+    def normalise(self, raw: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        span = max(self.threshold - self.offset, 1e-12)
+        scaled = (raw - self.offset) * (NORMALISED_THRESHOLD / span)
+        return np.maximum(scaled, 0.0, dtype=np.float32)
+
+
+def anomaly_map(grid: Grid, scale: ScoreScale, height: int, width: int) -> Grid:
+    """Normalised map at the input image's resolution."""
+    normalised = scale.normalise(grid)
+    return cv2.resize(normalised, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,152 @@
+"""Crash-safe model directories: content-addressed files plus one manifest replaced atomically.
+
+A save writes every payload under a name that contains its hash, fsyncs it, and only
+then replaces ``model.json`` (the manifest naming those files) with ``os.replace``.
+A process killed at any point leaves either the old manifest, whose files are all
+still there, or the new one, whose files were complete before it appeared. Files
+no manifest names any more are removed after the switch. Nothing is pickled:
+arrays are ``.npy`` read with ``allow_pickle=False`` and every file's size and
+SHA-256 are checked on load, so truncation or corruption is reported by file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from inspekt.errors import ModelFileError
+
+MANIFEST = "model.json"
+TRAINING = "training.json"
+FORMAT_VERSION = 1
+
+
+def array_bytes(array: npt.NDArray[Any]) -> bytes:
+    """The ``.npy`` serialisation of an array."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _fsync_directory(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary sibling, fsync it, then rename it over ``path``."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o644)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _json_bytes(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, indent=2, sort_keys=True).encode()
+
+
+def save_model(
+    directory: Path,
+    payloads: Mapping[str, tuple[str, bytes]],
+    manifest: Mapping[str, Any],
+    training: Mapping[str, Any],
+) -> None:
+    """Save ``payloads`` (role -> (suffix, bytes)) and the manifest that names them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files: dict[str, dict[str, Any]] = {}
+    for role, (suffix, data) in payloads.items():
+        digest = hashlib.sha256(data).hexdigest()
+        name = f"{role}-{digest[:16]}{suffix}"
+        target = directory / name
+        if not (target.is_file() and target.stat().st_size == len(data)):
+            _write_atomic(target, data)
+        files[role] = {"name": name, "sha256": digest, "bytes": len(data)}
+    _fsync_directory(directory)
+    document = {**manifest, "format_version": FORMAT_VERSION, "files": files}
+    _write_atomic(directory / MANIFEST, _json_bytes(document))
+    _write_atomic(directory / TRAINING, _json_bytes(training))
+    _fsync_directory(directory)
+    _remove_unreferenced(directory, payloads.keys(), {f["name"] for f in files.values()})
+
+
+def _remove_unreferenced(directory: Path, roles: Any, keep: set[str]) -> None:
+    """Delete payloads of earlier saves and temporaries left by killed saves."""
+    for path in directory.iterdir():
+        stale_payload = any(path.name.startswith(f"{role}-") for role in roles)
+        stale_temporary = path.name.startswith(".") and path.name.endswith(".tmp")
+        if (stale_payload or stale_temporary) and path.name not in keep:
+            path.unlink(missing_ok=True)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest, checked for its format version."""
+    path = directory / MANIFEST
+    try:
+        document = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: model manifest is missing") from None
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: unreadable or not valid JSON ({error})") from error
+    if not isinstance(document, dict):
+        raise ModelFileError(f"{path}: expected a JSON object")
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: format_version {version!r} is not supported (expected {FORMAT_VERSION})"
+        )
+    return document
+
+
+def read_payload(directory: Path, manifest: Mapping[str, Any], role: str) -> tuple[Path, bytes]:
+    """Path and bytes of the payload ``role``, checked for size and SHA-256 against the manifest."""
+    try:
+        entry = manifest["files"][role]
+        path = directory / str(entry["name"])
+        expected_size, expected_digest = int(entry["bytes"]), str(entry["sha256"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{directory / MANIFEST}: no valid entry for '{role}'") from error
+    if path.parent != directory:
+        raise ModelFileError(f"{directory / MANIFEST}: '{role}' points outside the model")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: file is missing") from None
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot be read ({error})") from error
+    if len(data) != expected_size:
+        raise ModelFileError(
+            f"{path}: truncated or resized ({len(data)} bytes, expected {expected_size})"
+        )
+    if hashlib.sha256(data).hexdigest() != expected_digest:
+        raise ModelFileError(f"{path}: content does not match its SHA-256 (corrupt)")
+    return path, data
+
+
+def load_array(directory: Path, manifest: Mapping[str, Any], role: str) -> npt.NDArray[Any]:
+    """A checked ``.npy`` payload, loaded without pickle."""
+    path, data = read_payload(directory, manifest, role)
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: not a valid .npy array ({error})") from error

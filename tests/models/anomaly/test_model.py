@@ -1,0 +1,118 @@
+"""AnomalyModel end to end on real images: scale, accuracy floor, localisation, inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from inspekt.evaluation import auroc
+from inspekt.models.anomaly import AnomalyConfig, AnomalyModel, AnomalyPrediction
+
+from .conftest import TINY
+
+Images = list[npt.NDArray[np.uint8]]
+
+
+def test_prediction_is_on_the_normalised_scale(model: AnomalyModel, good_test: Images) -> None:
+    prediction = model.predict(good_test[0])
+    assert isinstance(prediction, AnomalyPrediction)
+    assert prediction.anomaly_map.dtype == np.float32
+    assert prediction.anomaly_map.shape == good_test[0].shape[:2]
+    assert model.threshold == 0.5
+    assert prediction.anomaly_map.min() >= 0.0
+    # The score is the map's maximum, so verdict and defect regions agree.
+    assert prediction.score == pytest.approx(float(prediction.anomaly_map.max()), rel=1e-4)
+
+
+def test_defects_score_higher_than_good(
+    model: AnomalyModel, good_test: Images, defect_test: Images
+) -> None:
+    scores = [model.predict(image).score for image in [*good_test, *defect_test]]
+    labels = [0] * len(good_test) + [1] * len(defect_test)
+    assert auroc(labels, scores) >= 0.99
+    assert all(score < model.threshold for score in scores[: len(good_test)])
+
+
+def paint_blob(image: npt.NDArray[np.uint8], centre: tuple[int, int], radius: int) -> None:
+    cv2.circle(image, centre, radius, (40, 200, 40), thickness=-1)
+
+
+def test_painted_blob_raises_the_score_and_is_located(
+    model: AnomalyModel, good_test: Images
+) -> None:
+    clean = good_test[0]
+    painted = clean.copy()
+    centre, radius = (300, 220), 40
+    paint_blob(painted, centre, radius)
+
+    before, after = model.predict(clean), model.predict(painted)
+
+    assert after.score > before.score
+    assert after.score >= model.threshold
+    peak_y, peak_x = np.unravel_index(np.argmax(after.anomaly_map), after.anomaly_map.shape)
+    region = np.zeros(clean.shape[:2], dtype=np.uint8)
+    cv2.circle(region, centre, radius, 1, thickness=-1)
+    assert region[peak_y, peak_x] == 1
+
+
+def test_any_size_aspect_and_channel_layout(model: AnomalyModel, good_test: Images) -> None:
+    wide = cv2.resize(good_test[0], (301, 97))
+    gray = cv2.cvtColor(good_test[0], cv2.COLOR_BGR2GRAY)
+    bgra = cv2.cvtColor(good_test[0], cv2.COLOR_BGR2BGRA)
+    for image in (wide, gray, gray[:, :, np.newaxis], bgra):
+        prediction = model.predict(image)
+        assert prediction.anomaly_map.shape == image.shape[:2]
+        assert np.isfinite(prediction.score)
+    assert model.predict(gray).score == pytest.approx(model.predict(gray[:, :, None]).score)
+
+
+def test_rejects_images_without_a_channel_layout(model: AnomalyModel) -> None:
+    with pytest.raises(ValueError, match="image"):
+        model.predict(np.zeros((8, 8, 2), dtype=np.uint8))
+
+
+def test_defect_images_move_the_threshold_between_good_and_defect(
+    good_train: Images, good_test: Images, defect_test: Images
+) -> None:
+    model = AnomalyModel.fit(good_train, TINY, defect_images=defect_test)
+    good = [model.predict(image).score for image in good_test]
+    defect = [model.predict(image).score for image in defect_test]
+    assert max(good) < model.threshold <= min(defect)
+    assert model.training["defect_images"] == len(defect_test)
+
+
+def test_progress_reports_every_stage(good_train: Images) -> None:
+    seen: list[tuple[int, int, str]] = []
+    AnomalyModel.fit(good_train[:3], TINY.model_copy(update={"bank_size": 100}), progress=lambda *a: seen.append(a))
+    stages = [stage for _, _, stage in seen]
+    assert stages[0] == "export"
+    assert {"export", "features", "calibration"} <= set(stages)
+    assert all(0 <= done <= total for done, total, _ in seen)
+
+
+def test_single_image_fit_works(good_train: Images) -> None:
+    model = AnomalyModel.fit(good_train[:1], TINY.model_copy(update={"bank_size": 100}))
+    assert model.training["calibration_images"] == 0
+    assert np.isfinite(model.predict(good_train[0]).score)
+
+
+def test_fit_needs_images() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        AnomalyModel.fit([], AnomalyConfig())
+
+
+def test_serving_does_not_import_torch(saved_model: Path) -> None:
+    script = (
+        "import sys, numpy as np\n"
+        "from inspekt.models.anomaly import AnomalyModel\n"
+        f"model = AnomalyModel.load({str(saved_model)!r})\n"
+        "model.predict(np.zeros((64, 80, 3), np.uint8))\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
