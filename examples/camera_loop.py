@@ -1,0 +1,61 @@
+"""Camera loop: send every frame as raw BGR pixels over one keep-alive connection.
+
+This is how a line PC usually talks to the server: OpenCV frames go straight
+to ``/analyze_raw_image`` (no JPEG encoding), one ``requests.Session`` keeps the
+TCP connection open between frames. Here the "camera" replays image files so
+the example runs anywhere:
+
+    python examples/camera_loop.py --url http://127.0.0.1:8000 demo/images
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import requests
+
+
+def frames(folder: Path, count: int) -> Iterator[np.ndarray]:
+    """Stand-in for cv2.VideoCapture: loop over the folder's images."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".png", ".bmp"})
+    for index in range(count):
+        frame = cv2.imread(str(files[index % len(files)]), cv2.IMREAD_COLOR)
+        if frame is not None:
+            yield frame
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--api-key", default=None)
+    args = parser.parse_args()
+
+    bad = 0
+    with requests.Session() as session:  # keep-alive: one connection for all frames
+        for number, frame in enumerate(frames(args.folder, args.frames)):
+            height, width = frame.shape[:2]
+            params = {"width": width, "height": height, "data": f"frame-{number}"}
+            if args.api_key:
+                params["api_key"] = args.api_key
+            response = session.post(
+                f"{args.url}/analyze_raw_image", params=params, data=frame.tobytes(), timeout=20
+            )
+            response.raise_for_status()
+            context = response.json()
+            verdict = {True: "OK", False: "NOK", None: "-"}[context["result"]]
+            bad += context["result"] is False
+            print(f"frame {number}: {verdict} score={context['score']} "
+                  f"defects={len(context['detectedRectangles'])} {context['processingTime'] * 1000:.1f} ms")
+    print(f"{bad} NOK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

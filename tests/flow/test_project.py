@@ -1,0 +1,79 @@
+"""Broken projects fail at load with one message naming the file and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inspekt import FlowRunner, ProjectError, load_project
+from tests.conftest import real_image, write_project
+
+
+@pytest.mark.parametrize(
+    ("flow", "words"),
+    [
+        ("flow: [\n  - type: code\n", ["flow.yaml", "not valid YAML", "line"]),
+        ("flow:\n  - type: sparkle\n", ["flow.yaml", "flow[0].type", "unknown module type 'sparkle'", "code@1"]),
+        ("flow:\n  - name: x\n", ["flow.yaml", "flow[0]", "'type'"]),
+        ("flow:\n  - type: code\n    name: c\n", ["flow.yaml", "flow[0]", "file", "Field required"]),
+        ("flow:\n  - type: code\n    file: c.py\n    colour: red\n", ["flow.yaml", "colour", "Extra inputs"]),
+        ("flow:\n  - type: code\n    file: ../outside.py\n", ["flow.yaml", "file", "inside the project"]),
+        ("modules: []\n", ["flow.yaml", "unknown top-level field", "modules"]),
+        ("flow: 3\n", ["flow.yaml", "'flow' list"]),
+    ],
+)
+def test_bad_flow_yaml(tmp_path: Path, flow: str, words: list[str]) -> None:
+    with pytest.raises(ProjectError) as caught:
+        load_project(write_project(tmp_path / "p", flow))
+    for word in words:
+        assert word in caught.value.message, caught.value.message
+
+
+def test_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="project folder not found"):
+        load_project(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ProjectError, match="pekat_package.json: not found"):
+        load_project(tmp_path / "empty")
+    project = write_project(tmp_path / "p")
+    (project / "flow.yaml").unlink()
+    with pytest.raises(ProjectError, match="flow.yaml: not found"):
+        load_project(project)
+
+
+def test_bad_package_json(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p")
+    (project / "pekat_package.json").write_text("{nope")
+    with pytest.raises(ProjectError, match="pekat_package.json: not valid JSON"):
+        load_project(project)
+    (project / "pekat_package.json").write_text(json.dumps({"name": "x"}))
+    with pytest.raises(ProjectError, match="pekat_package.json: version: Field required"):
+        load_project(project)
+
+
+def test_versioned_and_bare_type_ids_and_unique_names(tmp_path: Path) -> None:
+    files = {"a.py": "def main(context):\n    pass\n"}
+    flow = "flow:\n  - {type: code@1, name: a, file: a.py}\n  - {type: code, name: b, file: a.py}\n"
+    assert [m.name for m in load_project(write_project(tmp_path / "ok", flow, files)).modules] == ["a", "b"]
+    twice = "flow:\n  - {type: code, name: a, file: a.py}\n  - {type: code, name: a, file: a.py}\n"
+    with pytest.raises(ProjectError, match="two modules are named 'a'"):
+        load_project(write_project(tmp_path / "dup", twice, files))
+
+
+def test_empty_flow_passes_the_image_through(tmp_path: Path) -> None:
+    image = real_image()
+    context = FlowRunner(load_project(write_project(tmp_path / "p"))).analyze(image, "d")
+    assert context["image"] is image and context["result"] is None and context["data"] == "d"
+    assert context["processing"] is False and context["processingTime"] >= 0
+
+
+def test_inspection_hooks_see_every_context_and_cannot_break_it(tmp_path: Path) -> None:
+    runner = FlowRunner(load_project(write_project(tmp_path / "p")))
+    seen: list[dict] = []
+    runner.add_hook(seen.append)
+    runner.add_hook(lambda context: 1 / 0)
+    context = runner.analyze(np.zeros((4, 4, 3), np.uint8))
+    assert seen == [context] and context["error"] is False
