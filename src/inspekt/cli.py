@@ -32,7 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"inspekt: error: {message}", err=True)
+    one_line = " ".join(message.split())  # third-party messages may span lines
+    typer.echo(f"inspekt: error: {one_line}", err=True)
     raise typer.Exit(1)
 
 
@@ -128,6 +129,81 @@ def validate(project: Annotated[Path, typer.Argument(help="Project folder.")]) -
 
     loaded = load_project(project)
     typer.echo(f"{project}: ok ({len(loaded.modules)} modules)")
+
+
+def _progress_bar():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=False,
+    )
+
+
+@app.command()
+@reports_errors
+def train(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    module: Annotated[str | None, typer.Option(help="Train only this module.")] = None,
+    good: Annotated[Path | None, typer.Option(help="Folder of good images.")] = None,
+    defects: Annotated[Path | None, typer.Option(help="Folder of defect images (threshold).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Labelled dataset (supervised modules).")] = None,
+) -> None:
+    """Train every trainable module of PROJECT (or one) and save the models atomically."""
+    from .training import train_project
+
+    if data is not None:
+        raise typer.BadParameter("this project's modules learn from --good/--defects folders", param_hint="--data")
+    with _progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def report(done: int, total: int, stage: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        runs = train_project(project, module=module, good=good, defects=defects, progress=report)
+    for run in runs:
+        seconds = run.metadata.get("duration_s", "?")
+        typer.echo(f"{run.module}: trained on {run.good} good and {run.defects} defect images in {seconds} s")
+
+
+@app.command("eval")
+@reports_errors
+def evaluate(
+    project: Annotated[Path, typer.Argument(help="Project folder with a trained anomaly module.")],
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder (MVTec AD layout).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write plots and worst misses here.")] = None,
+    module: Annotated[str | None, typer.Option(help="Evaluate this module.")] = None,
+) -> None:
+    """Evaluate PROJECT's trained anomaly module on DATASET."""
+    import json
+
+    from .evaluation.anomaly_eval import evaluate_anomaly, load_anomaly_dataset
+    from .evaluation.report import write_report
+    from .flow import load_project
+    from .modules.anomaly import AnomalyModule
+
+    loaded = load_project(project)
+    candidates = [m for m in loaded.modules if isinstance(m, AnomalyModule) and module in (None, m.name)]
+    if not candidates:
+        raise InspektError(f"{project}: no anomaly module" + (f" named {module!r}" if module else ""))
+    data = load_anomaly_dataset(dataset)
+    with _progress_bar() as bar:
+        task = bar.add_task("eval", total=len(data.test))
+        result, maps = evaluate_anomaly(
+            candidates[0], data, lambda done, total: bar.update(task, completed=done), keep_maps=report is not None
+        )
+    summary = result.as_json()
+    if report is not None:
+        write_report(result, maps, report)
+    if json_output:
+        typer.echo(json.dumps(summary))
+        return
+    for key, value in summary.items():
+        typer.echo(f"{key:>18}: {value}")
 
 
 @app.command("pekat-dist")

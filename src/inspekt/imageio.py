@@ -26,6 +26,7 @@ __all__ = [
     "encode_png",
     "image_from_raw",
     "image_from_shared_memory",
+    "list_images",
     "probe_size",
     "read_image_file",
 ]
@@ -181,6 +182,16 @@ def read_image_file(path: Path, limits: ImageLimits = ImageLimits()) -> Image:
         return decode_image(data, limits)
     except ImageError as exc:
         raise ImageError(f"{path}: {exc.message}") from exc
+
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    if not folder.is_dir():
+        raise ImageError(f"{folder}: image folder not found")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def encode_png(image: Image, compression: int = 1) -> bytes:

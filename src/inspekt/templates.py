@@ -23,11 +23,24 @@ def main(context):
     context["result"] = True
 '''
 
+_ANOMALY_README = """Put 20 or more images of good parts in images/good/, then:
+
+    inspekt train .
+    inspekt serve .
+
+Optional: images of defective parts in a folder named in flow.yaml
+(defect_images) refine the threshold.
+"""
+
 _FLOWS: dict[str, str] = {
     "empty": "flow: []\n",
     "code": "flow:\n  - type: code\n    name: code\n    file: main.py\n",
+    "anomaly": "flow:\n  - type: anomaly\n    name: anomaly\n    good_images: images/good\n",
 }
-_EXTRA_FILES: dict[str, dict[str, str]] = {"code": {"main.py": _CODE_MAIN}}
+_EXTRA_FILES: dict[str, dict[str, str]] = {
+    "code": {"main.py": _CODE_MAIN},
+    "anomaly": {"images/good/README.txt": _ANOMALY_README},
+}
 
 TEMPLATES = tuple(_FLOWS)
 
@@ -43,4 +56,5 @@ def create_project(directory: Path, template: str) -> None:
     (directory / PACKAGE_FILE).write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
     (directory / FLOW_FILE).write_text(_FLOWS[template], encoding="utf-8")
     for name, content in _EXTRA_FILES.get(template, {}).items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(content, encoding="utf-8")

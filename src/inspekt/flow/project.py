@@ -43,14 +43,18 @@ class Project:
     modules: list[Module] = field(default_factory=list)
 
 
-def load_project(path: Path, *, allow_code: bool = True) -> Project:
-    """Read, validate and build a project; raise ProjectError naming file and field."""
+def load_project(path: Path, *, allow_code: bool = True, load_models: bool = True) -> Project:
+    """Read, validate and build a project; raise ProjectError naming file and field.
+
+    ``load_models=False`` builds trainable modules without reading their models,
+    for training them.
+    """
     path = Path(path)
     if not path.is_dir():
         raise ProjectError(f"{path}: project folder not found")
     package = _load_package(path / PACKAGE_FILE)
     specs = _load_flow_specs(path / FLOW_FILE)
-    env = ModuleEnv(project_dir=path.resolve(), allow_code=allow_code)
+    env = ModuleEnv(project_dir=path.resolve(), allow_code=allow_code, load_models=load_models)
     modules = build_modules(specs, env, where=f"{FLOW_FILE}: flow")
     _check_unique_names(modules)
     return Project(path=path, package=package, modules=modules)

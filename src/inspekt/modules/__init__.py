@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from . import code
+from . import anomaly, code
 from ._registry import known_types, lookup, register
-from .base import Module, ModuleEnv, ModuleOptions
+from .base import Module, ModuleEnv, ModuleOptions, TrainableModule
 
-__all__ = ["Module", "ModuleEnv", "ModuleOptions", "code", "known_types", "lookup", "register"]
+__all__ = [
+    "Module",
+    "ModuleEnv",
+    "ModuleOptions",
+    "TrainableModule",
+    "anomaly",
+    "code",
+    "known_types",
+    "lookup",
+    "register",
+]

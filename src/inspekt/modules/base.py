@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..types import Context
+from ..types import Context, Image
 
-__all__ = ["Module", "ModuleEnv", "ModuleOptions"]
+__all__ = ["Module", "ModuleEnv", "ModuleOptions", "Progress", "TrainableModule"]
+
+#: Training progress: (done, total, stage).
+Progress = Callable[[int, int, str], None]
 
 
 class ModuleOptions(BaseModel):
@@ -29,6 +33,8 @@ class ModuleEnv:
 
     project_dir: Path
     allow_code: bool = True
+    #: False while training: models are about to be (re)made, not read.
+    load_models: bool = True
 
 
 class Module(ABC):
@@ -46,3 +52,23 @@ class Module(ABC):
     @abstractmethod
     def run(self, context: Context) -> None:
         """Read and edit the context for one image."""
+
+
+class TrainableModule(Module):
+    """A module with a model learnt from images, kept in ``models/<name>/``."""
+
+    trainable: ClassVar[bool] = True
+
+    @property
+    def model_dir(self) -> Path:
+        return self.env.project_dir / "models" / self.name
+
+    @abstractmethod
+    def default_training_dirs(self) -> tuple[Path | None, Path | None]:
+        """Folders of good and defect images named in the options (None when not set)."""
+
+    @abstractmethod
+    def train(
+        self, good: Sequence[Image], defects: Sequence[Image], progress: Progress | None = None
+    ) -> dict[str, object]:
+        """Learn from images, save the model atomically, return training metadata."""
