@@ -124,11 +124,87 @@ def init(
 @app.command()
 @reports_errors
 def validate(project: Annotated[Path, typer.Argument(help="Project folder.")]) -> None:
-    """Check a project's files and modules; exit 1 on the first problem."""
-    from .flow import load_project
+    """Check a project's files, modules and models; print every problem, exit 1 if any."""
+    from .flow import validate_project
 
-    loaded = load_project(project)
-    typer.echo(f"{project}: ok ({len(loaded.modules)} modules)")
+    problems = validate_project(project)
+    for problem in problems:
+        typer.echo(" ".join(problem.split()), err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{project}: ok")
+
+
+@app.command("modules")
+def list_modules(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List module types and their options (from their schemas)."""
+    import json
+
+    from .flow import graph  # noqa: F401  (registers gate and parallel)
+    from .modules import known_types, lookup
+
+    described = {}
+    for type_id in known_types():
+        cls = lookup(type_id)
+        schema = cls.options_model.model_json_schema()
+        options = {k: v for k, v in schema.get("properties", {}).items() if k not in ("type", "name")}
+        described[type_id] = {
+            "summary": _summary(cls),
+            "trainable": cls.trainable,
+            "options": options,
+            "required": [r for r in schema.get("required", []) if r != "type"],
+        }
+    if json_output:
+        typer.echo(json.dumps(described, indent=2))
+        return
+    for type_id, info in described.items():
+        typer.echo(f"{type_id}: {info['summary']}")
+        for option, spec in info["options"].items():
+            default = "required" if option in info["required"] else f"default {spec.get('default')!r}"
+            typer.echo(f"    {option} ({default}): {spec.get('description', '')}")
+
+
+def _summary(cls: type) -> str:
+    """First line of the class docstring, else of its module's docstring."""
+    doc = (cls.__doc__ or "").strip() or (sys.modules[cls.__module__].__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+@app.command()
+@reports_errors
+def analyze(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
+    out: Annotated[Path | None, typer.Option(help="Write annotated images here.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    disable_code: Annotated[bool, typer.Option("--disable-code", help="Never run Code modules.")] = False,
+) -> None:
+    """Run the flow on image files and folders without a server; one row per image on stdout."""
+    from .batch import CSV_COLUMNS, collect_images, run_batch
+    from .flow import FlowRunner, load_project
+
+    if output_format not in ("csv", "jsonl"):
+        raise typer.BadParameter("use csv or jsonl", param_hint="--format")
+    runner = FlowRunner(load_project(project, allow_code=not disable_code))
+    files = collect_images(paths)
+    failures = 0
+    try:
+        if output_format == "csv":
+            sys.stdout.write(",".join(CSV_COLUMNS) + "\n")
+        with _progress_bar() as bar:
+            task = bar.add_task("analyze", total=len(files))
+            for row in run_batch(runner, files, out, lambda done: bar.update(task, completed=done)):
+                sys.stdout.write(row.as_csv() if output_format == "csv" else row.as_jsonl() + "\n")
+                sys.stdout.flush()
+                if row.error:
+                    failures += 1
+                    typer.echo(f"inspekt: error: {row.error}", err=True)
+    finally:
+        runner.close()
+    if failures:
+        raise typer.Exit(1)
 
 
 def _progress_bar():  # type: ignore[no-untyped-def]

@@ -79,7 +79,8 @@ def serve(
 ) -> None:
     """Load the project, listen, announce readiness and serve until stopped."""
     project = load_project(project_dir, allow_code=allow_code)
-    service = InspectionService(FlowRunner(project), settings)
+    runner = FlowRunner(project)
+    service = InspectionService(runner, settings)
     sock = bind_socket(host, port)
     config = uvicorn.Config(
         app=None,  # type: ignore[arg-type]  # set below, once the server exists
@@ -97,6 +98,7 @@ def serve(
         asyncio.run(_serve_and_announce(server, sock, f"{project.package.name} on {host}:{port}"))
     finally:
         service.close()
+        runner.close()
         sock.close()
 
 

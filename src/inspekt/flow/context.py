@@ -1,8 +1,8 @@
 """The context: the dict every module reads and edits, and its JSON form.
 
 The keys follow PEKAT's Image Analyze API so client scripts read the same
-fields. ``image``, ``heatmap``, ``exit`` and ``items`` are for the flow only and
-never leave the server; everything else, including keys user code adds, is
+fields. ``image``, ``input_image`` (as received), ``heatmap``, ``mask``, ``exit``
+and ``items`` are for the flow only and never leave the server; everything else, including keys user code adds, is
 returned as JSON.
 """
 
@@ -25,7 +25,7 @@ __all__ = [
     "public_context",
 ]
 
-INTERNAL_KEYS = frozenset({"image", "heatmap", "exit", "items"})
+INTERNAL_KEYS = frozenset({"image", "input_image", "heatmap", "mask", "exit", "items"})
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
@@ -34,7 +34,9 @@ def new_context(image: Image, data: str | None, global_data: dict[str, Any]) -> 
     height, width = image.shape[:2]
     return {
         "image": image,
+        "input_image": image,
         "heatmap": None,
+        "mask": None,
         "exit": False,
         "error": False,
         "imageShape": {"height": height, "width": width},

@@ -8,7 +8,7 @@ required`` — never a traceback.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,15 @@ from ..errors import ProjectError
 from ..modules import Module, ModuleEnv, lookup
 from ..modules._registry import resolve
 
-__all__ = ["FLOW_FILE", "PACKAGE_FILE", "PackageInfo", "Project", "load_project"]
+__all__ = [
+    "FLOW_FILE",
+    "PACKAGE_FILE",
+    "PackageInfo",
+    "Project",
+    "build_modules",
+    "load_project",
+    "validate_project",
+]
 
 PACKAGE_FILE = "pekat_package.json"
 FLOW_FILE = "flow.yaml"
@@ -55,9 +63,32 @@ def load_project(path: Path, *, allow_code: bool = True, load_models: bool = Tru
     package = _load_package(path / PACKAGE_FILE)
     specs = _load_flow_specs(path / FLOW_FILE)
     env = ModuleEnv(project_dir=path.resolve(), allow_code=allow_code, load_models=load_models)
-    modules = build_modules(specs, env, where=f"{FLOW_FILE}: flow")
+    modules = build_modules(specs, env)
     _check_unique_names(modules)
     return Project(path=path, package=package, modules=modules)
+
+
+def validate_project(path: Path) -> list[str]:
+    """Every problem of a project (files, modules, options, models), not just the first."""
+    path = Path(path)
+    problems: list[str] = []
+    if not path.is_dir():
+        return [f"{path}: project folder not found"]
+    try:
+        _load_package(path / PACKAGE_FILE)
+    except ProjectError as exc:
+        problems.append(exc.message)
+    try:
+        specs = _load_flow_specs(path / FLOW_FILE)
+    except ProjectError as exc:
+        return [*problems, exc.message]
+    env = ModuleEnv(project_dir=path.resolve(), problems=problems)
+    modules = build_modules(specs, env)
+    try:
+        _check_unique_names(modules)
+    except ProjectError as exc:
+        problems.append(exc.message)
+    return problems
 
 
 def _load_package(file: Path) -> PackageInfo:
@@ -92,28 +123,42 @@ def _load_flow_specs(file: Path) -> list[Any]:
     return list(raw.get("flow") or [])
 
 
-def build_modules(specs: list[Any], env: ModuleEnv, where: str) -> list[Module]:
-    """Validate each module spec against its type's options and build it."""
+def build_modules(specs: list[Any], env: ModuleEnv) -> list[Module]:
+    """Validate each module spec against its type's options and build it.
+
+    Problems raise a ProjectError naming ``env.location[index]``, or are appended
+    to ``env.problems`` when the caller collects them (then the module is skipped).
+    """
     modules = []
     for index, spec in enumerate(specs):
-        label = f"{where}[{index}]"
-        if not isinstance(spec, dict) or "type" not in spec:
-            raise ProjectError(f"{label}: each module needs a 'type' field")
         try:
-            type_id = resolve(str(spec["type"]))
+            modules.append(_build_module(spec, env, f"{env.location}[{index}]", index))
         except ProjectError as exc:
-            raise ProjectError(f"{label}.type: {exc.message}") from exc
-        cls = lookup(type_id)
-        label = f"{label} ({type_id} '{spec.get('name', '')}')" if spec.get("name") else label
-        try:
-            options = cls.options_model.model_validate({**spec, "type": type_id})
-        except ValidationError as exc:
-            raise ProjectError(f"{label}: {_describe(exc)}") from exc
-        try:
-            modules.append(cls(options, env, index))
-        except ProjectError as exc:
-            raise ProjectError(f"{label}: {exc.message}") from exc
+            if env.problems is None:
+                raise
+            env.problems.append(exc.message)
     return modules
+
+
+def _build_module(spec: Any, env: ModuleEnv, label: str, index: int) -> Module:
+    if not isinstance(spec, dict) or "type" not in spec:
+        raise ProjectError(f"{label}: each module needs a 'type' field")
+    try:
+        type_id = resolve(str(spec["type"]))
+    except ProjectError as exc:
+        raise ProjectError(f"{label}.type: {exc.message}") from exc
+    cls = lookup(type_id)
+    described = f"{label} ({type_id} '{spec['name']}')" if spec.get("name") else f"{label} ({type_id})"
+    try:
+        options = cls.options_model.model_validate({**spec, "type": type_id})
+    except ValidationError as exc:
+        raise ProjectError(f"{described}: {_describe(exc)}") from exc
+    try:
+        return cls(options, replace(env, location=label), index)
+    except ProjectError as exc:
+        if exc.message.startswith(env.location):  # a nested module already named itself
+            raise
+        raise ProjectError(f"{described}: {exc.message}") from exc
 
 
 def _check_unique_names(modules: list[Module]) -> None:

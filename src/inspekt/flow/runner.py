@@ -19,7 +19,7 @@ from ..types import Context, Image
 from .context import finish_context, new_context
 from .project import Project
 
-__all__ = ["FlowRunner", "InspectionHook", "run_modules"]
+__all__ = ["FlowRunner", "InspectionHook", "close_modules", "run_modules"]
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def run_modules(modules: Sequence[Module], context: Context) -> None:
     half-done context.
     """
     for module in modules:
-        if context.get("exit"):
+        if context.get("exit") or context["error"]:
             return
         try:
             module.run(context)
@@ -45,6 +45,15 @@ def run_modules(modules: Sequence[Module], context: Context) -> None:
             context["errors"].append(message)
             context["error"] = message
             return
+
+
+def close_modules(modules: Sequence[Module]) -> None:
+    """Close every module, logging (not raising) failures so all get closed."""
+    for module in modules:
+        try:
+            module.close()
+        except Exception:
+            log.exception("closing module %s failed", module.name)
 
 
 class FlowRunner:
@@ -74,3 +83,7 @@ class FlowRunner:
             except Exception:  # a broken recorder must not cost the line its answer
                 log.exception("inspection hook %r failed", hook)
         return context
+
+    def close(self) -> None:
+        """Flush and stop every module's background work (savers, outputs)."""
+        close_modules(self.project.modules)

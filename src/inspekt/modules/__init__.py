@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from . import anomaly, code
+from . import (
+    anomaly,
+    code,
+    crop,
+    evaluate,
+    file_log,
+    flip,
+    grayscale,
+    image_saver,
+    mask,
+    normalize,
+    resize,
+    rotate,
+    tcp_output,
+    webhook,
+)
 from ._registry import known_types, lookup, register
 from .base import Module, ModuleEnv, ModuleOptions, TrainableModule
 
@@ -13,6 +28,18 @@ __all__ = [
     "TrainableModule",
     "anomaly",
     "code",
+    "crop",
+    "evaluate",
+    "file_log",
+    "flip",
+    "grayscale",
+    "image_saver",
+    "mask",
+    "normalize",
+    "resize",
+    "rotate",
+    "tcp_output",
+    "webhook",
     "known_types",
     "lookup",
     "register",

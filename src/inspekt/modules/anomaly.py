@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from ..errors import ProjectError
 from ..flow.context import add_heatmap
@@ -25,9 +25,10 @@ from ..models.anomaly import AnomalyConfig, AnomalyModel
 from ..render import as_bgr
 from ..types import Context, HeatMap, Image
 from ._registry import register
+from ._shapes import Rect
 from .base import ModuleEnv, ModuleOptions, Progress, TrainableModule
 
-__all__ = ["AnomalyFinding", "AnomalyModule", "AnomalyOptions", "Rect", "find_regions"]
+__all__ = ["AnomalyFinding", "AnomalyModule", "AnomalyOptions", "find_regions"]
 
 
 class AnomalyFinding(NamedTuple):
@@ -38,24 +39,6 @@ class AnomalyFinding(NamedTuple):
     heat: HeatMap
     regions: list[dict[str, float]]
     nok: bool
-
-
-class Rect(BaseModel):
-    """A rectangle in image pixels."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    x: int = Field(ge=0)
-    y: int = Field(ge=0)
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
-
-    def clipped(self, height: int, width: int) -> tuple[slice, slice]:
-        """Row and column slices of this rectangle inside an image of that size."""
-        return (
-            slice(min(self.y, height), min(self.y + self.height, height)),
-            slice(min(self.x, width), min(self.x + self.width, width)),
-        )
 
 
 def _project_path(value: str | None) -> str | None:
@@ -136,14 +119,16 @@ class AnomalyModule(TrainableModule):
             full = np.zeros((height, width), np.float32)
             if rows.stop > rows.start and cols.stop > cols.start:
                 full[rows, cols] = self.model.predict(bgr[rows, cols]).anomaly_map
-        if self.mask is not None:
-            mask = cv2.resize(self.mask, (width, height), interpolation=cv2.INTER_NEAREST)
-            full = np.where(mask > 0, full, 0.0).astype(np.float32)
-        return full
+        return full if self.mask is None else _masked(full, self.mask)
 
-    def inspect(self, image: Image) -> AnomalyFinding:
-        """Score one image: its map, score and defect regions (what ``run`` reports)."""
+    def inspect(self, image: Image, ignore: np.ndarray | None = None) -> AnomalyFinding:
+        """Score one image: its map, score and defect regions (what ``run`` reports).
+
+        ``ignore`` is the flow's mask (0 = ignored) set by a Mask module.
+        """
         heat = self.anomaly_map(image)
+        if ignore is not None:
+            heat = _masked(heat, ignore)
         threshold = self.threshold
         score = float(heat.max()) if heat.size else 0.0
         regions = find_regions(heat, threshold, self.options.min_defect_area)
@@ -151,7 +136,7 @@ class AnomalyModule(TrainableModule):
         return AnomalyFinding(score, threshold, heat, regions, nok)
 
     def run(self, context: Context) -> None:
-        finding = self.inspect(context["image"])
+        finding = self.inspect(context["image"], context.get("mask"))
         add_heatmap(context, np.clip(finding.heat / (2 * finding.threshold), 0.0, 1.0))
         context["score"] = max(finding.score, context["score"] or 0.0)
         context["threshold"] = finding.threshold
@@ -193,6 +178,13 @@ def find_regions(heat: HeatMap, threshold: float, min_area: int = 0) -> list[dic
         regions.append({"x": x, "y": y, "width": w, "height": h, "area": area, "peak": peak})
     regions.sort(key=lambda region: region["peak"], reverse=True)
     return regions
+
+
+def _masked(heat: HeatMap, mask: np.ndarray) -> HeatMap:
+    """Zero the heat where the mask is 0 (the mask is resized to the heat's size)."""
+    if mask.shape != heat.shape:
+        mask = cv2.resize(mask, (heat.shape[1], heat.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return np.where(mask > 0, heat, 0.0).astype(np.float32)
 
 
 def _read_mask(path: Path) -> np.ndarray:

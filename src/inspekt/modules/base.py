@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -35,6 +35,10 @@ class ModuleEnv:
     allow_code: bool = True
     #: False while training: models are about to be (re)made, not read.
     load_models: bool = True
+    #: Where the module being built sits, for messages: ``flow.yaml: flow[2]``.
+    location: str = "flow.yaml: flow"
+    #: When a list, problems are collected here instead of raised (``inspekt validate``).
+    problems: list[str] | None = field(default=None, compare=False)
 
 
 class Module(ABC):
@@ -52,6 +56,9 @@ class Module(ABC):
     @abstractmethod
     def run(self, context: Context) -> None:
         """Read and edit the context for one image."""
+
+    def close(self) -> None:
+        """Release resources and flush background work; called once at shutdown."""
 
 
 class TrainableModule(Module):

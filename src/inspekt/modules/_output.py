@@ -1,0 +1,50 @@
+"""What every output module shares: send each context in the background, report trouble."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ..flow.context import context_to_json
+from ..types import Context
+from ._background import BackgroundWorker
+from .base import Module, ModuleEnv, ModuleOptions
+
+__all__ = ["OutputModule", "OutputOptions"]
+
+
+class OutputOptions(ModuleOptions):
+    backlog: int = Field(1000, ge=1, le=1_000_000, description="Messages kept while the target is down.")
+
+
+class OutputModule(Module):
+    """Sends the public context as JSON; delivery runs on its own thread, with retries."""
+
+    options: OutputOptions
+
+    def __init__(self, options: OutputOptions, env: ModuleEnv, index: int) -> None:
+        super().__init__(options, env, index)
+        self.worker: BackgroundWorker[bytes] = BackgroundWorker(
+            f"{options.type}:{self.name}", self.deliver, capacity=options.backlog, retry=True
+        )
+        self._reported_drops = 0
+
+    def deliver(self, payload: bytes) -> None:
+        """Send one message; raise on failure (it will be retried)."""
+        raise NotImplementedError
+
+    def payload(self, context: Context) -> bytes:
+        return context_to_json(context)
+
+    def run(self, context: Context) -> None:
+        self.worker.submit(self.payload(context))
+        problem, self._reported_drops = self.worker.report(self._reported_drops)
+        if problem:
+            context["errors"].append(f"output '{self.name}': {problem}")
+
+    def close(self) -> None:
+        self.worker.close()
+
+    def describe(self) -> dict[str, Any]:
+        return vars(self.worker.status())

@@ -1,0 +1,34 @@
+"""Flip: mirror the image horizontally, vertically or both."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from ..types import Context
+from ._geometry import transform_context
+from ._registry import register
+from .base import Module, ModuleOptions
+
+__all__ = ["Flip", "FlipOptions"]
+
+_AXES = {"horizontal": (1,), "vertical": (0,), "both": (0, 1)}
+
+
+class FlipOptions(ModuleOptions):
+    type: Literal["flip@1"] = "flip@1"
+    direction: Literal["horizontal", "vertical", "both"] = Field(
+        "horizontal", description="horizontal mirrors left-right."
+    )
+
+
+@register("flip@1")
+class Flip(Module):
+    options_model = FlipOptions
+    options: FlipOptions
+
+    def run(self, context: Context) -> None:
+        axes = _AXES[self.options.direction]
+        transform_context(context, lambda array, _: np.flip(array, axes))

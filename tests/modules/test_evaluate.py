@@ -1,0 +1,77 @@
+"""Evaluation rules decide OK/NOK from rectangles, score and conditions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inspekt import FlowRunner, ProjectError, load_project
+from tests.conftest import real_image, write_project
+
+FIND = """
+def main(context):
+    context["score"] = 0.7
+    context["threshold"] = 0.5
+    for label, confidence, area in [("scratch", 0.9, 400), ("scratch", 0.4, 50), ("dent", 0.8, 30)]:
+        context["detectedRectangles"].append({
+            "x": 0, "y": 0, "width": 1, "height": 1, "area": area, "confidence": confidence,
+            "classNames": [{"label": label, "confidence": confidence}],
+        })
+"""
+
+
+def verdict(tmp_path: Path, evaluate: str) -> bool | None:
+    flow = f"flow:\n  - {{type: code, name: find, file: find.py}}\n  - {evaluate}\n"
+    runner = FlowRunner(load_project(write_project(tmp_path / "p", flow, {"find.py": FIND})))
+    return runner.analyze(real_image())["result"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "ok"),
+    [
+        ("[{kind: rectangles, classes: [scratch]}]", False),
+        ("[{kind: rectangles, classes: [crack]}]", True),
+        ("[{kind: rectangles, classes: [scratch], min_confidence: 0.95}]", True),
+        ("[{kind: rectangles, min_area: 300}]", False),
+        ("[{kind: rectangles, min_area: 500}]", True),
+        ("[{kind: rectangles, classes: [scratch], mode: every, min_confidence: 0.3}]", False),
+        ("[{kind: rectangles, classes: [scratch], mode: every, min_confidence: 0.5}]", True),
+        ("[{kind: rectangles, mode: count, min_count: 3}]", False),
+        ("[{kind: rectangles, mode: count, min_count: 3, min_confidence: 0.5}]", True),
+        ("[{kind: score}]", False),
+        ("[{kind: score, at_least: 0.8}]", True),
+        ("[{kind: condition, when: {key: detectedRectangles, at_least: 3}}]", False),
+    ],
+)
+def test_single_rules(tmp_path: Path, rules: str, ok: bool) -> None:
+    assert verdict(tmp_path, f"{{type: evaluate, rules: {rules}}}") is ok
+
+
+def test_combine_and_or(tmp_path: Path) -> None:
+    fire, quiet = "{kind: score}", "{kind: score, at_least: 0.9}"
+    assert verdict(tmp_path / "a", f"{{type: evaluate, combine: any, rules: [{fire}, {quiet}]}}") is False
+    assert verdict(tmp_path / "b", f"{{type: evaluate, combine: all, rules: [{fire}, {quiet}]}}") is True
+    assert verdict(tmp_path / "c", f"{{type: evaluate, combine: all, rules: [{fire}, {fire}]}}") is False
+
+
+def test_default_when_no_rule_fires(tmp_path: Path) -> None:
+    quiet = "{kind: score, at_least: 0.9}"
+    assert verdict(tmp_path / "a", f"{{type: evaluate, rules: [{quiet}]}}") is True
+    assert verdict(tmp_path / "b", f"{{type: evaluate, default: nok, rules: [{quiet}]}}") is False
+
+
+@pytest.mark.parametrize(
+    ("evaluate", "words"),
+    [
+        ("{type: evaluate, rules: []}", ["rules", "at least 1"]),
+        ("{type: evaluate, rules: [{kind: volume}]}", ["rules.0", "kind"]),
+        ("{type: evaluate, rules: [{kind: rectangles, mode: some}]}", ["mode"]),
+        ("{type: evaluate, rules: [{kind: condition, when: {key: score}}]}", ["exactly one"]),
+    ],
+)
+def test_bad_rules_name_the_field(tmp_path: Path, evaluate: str, words: list[str]) -> None:
+    with pytest.raises(ProjectError) as caught:
+        verdict(tmp_path, evaluate)
+    for word in words:
+        assert word in caught.value.message
