@@ -39,10 +39,37 @@ def test_init_refuses_a_non_empty_folder_and_unknown_templates(tmp_path: Path) -
     assert done.returncode == 1 and "unknown template" in done.stderr
 
 
+def test_validate_lists_every_problem(tmp_path: Path) -> None:
+    flow = "flow:\n  - {type: code}\n  - {type: sparkle}\n  - {type: crop, x: -1, y: 0, width: 1, height: 1}\n"
+    project = write_project(tmp_path / "p", flow)
+    (project / "pekat_package.json").write_text("{}")
+    done = run("validate", str(project))
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 4, done.stderr
+    assert "pekat_package.json" in lines[0]
+    assert "flow[0]" in lines[1] and "file" in lines[1]
+    assert "flow[1].type" in lines[2] and "sparkle" in lines[2]
+    assert "flow[2]" in lines[3] and "x" in lines[3]
+
+
+def test_modules_lists_every_type_with_its_options() -> None:
+    import json
+
+    done = run("modules", "--json")
+    assert done.returncode == 0
+    described = json.loads(done.stdout)
+    for type_id in ("code@1", "anomaly@1", "crop@1", "evaluate@1", "gate@1", "webhook@1", "image_saver@1"):
+        assert type_id in described
+    assert "file" in described["code@1"]["required"]
+    assert described["anomaly@1"]["trainable"] is True
+    assert "description" in described["crop@1"]["options"]["x"]
+
+
 def test_broken_project_is_one_line_and_exit_1(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", "flow:\n  - type: code\n")
-    for command in ("serve", "validate"):
-        done = run(command, str(project))
+    for command in ("serve", "validate", "analyze"):
+        done = run(command, str(project), *(["."] if command == "analyze" else []))
         assert done.returncode == 1
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "flow.yaml" in lines[0] and "file" in lines[0], done.stderr
@@ -50,7 +77,7 @@ def test_broken_project_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    done = run("--debug", "validate", str(tmp_path / "missing"))
+    done = run("--debug", "serve", str(tmp_path / "missing"))
     assert done.returncode == 1 and "Traceback" in done.stderr
 
 
