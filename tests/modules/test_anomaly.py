@@ -1,0 +1,167 @@
+"""The anomaly module end to end: trained by the CLI, evaluated, served, masked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import requests
+
+from inspekt import FlowRunner, load_project
+from tests.conftest import DATA_DIR, Server, encode, inspekt_command, write_project
+
+HAZELNUT = DATA_DIR / "hazelnut"
+SMALL_MODEL = "model: {input_size: 160, bank_size: 600}"
+BLOB_CENTRE = (250, 230)
+
+
+def anomaly_flow(extra: str = "", before: str = "") -> str:
+    return f"flow:\n{before}  - {{type: anomaly, name: anomaly, {SMALL_MODEL}{extra}}}\n"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(inspekt_command(*args), capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = write_project(tmp_path_factory.mktemp("anomaly") / "nuts", anomaly_flow())
+    shutil.copytree(HAZELNUT / "train" / "good", project / "images" / "good")
+    done = cli("train", str(project))
+    assert done.returncode == 0, done.stderr
+    assert "anomaly: trained on 6 good" in done.stdout
+    assert "calibration" in done.stderr  # progress bar
+    return project
+
+
+def with_blob(image: np.ndarray) -> np.ndarray:
+    painted = image.copy()
+    cv2.circle(painted, BLOB_CENTRE, 22, (255, 255, 0), -1)
+    return painted
+
+
+def good_image() -> np.ndarray:
+    return cv2.imread(str(sorted((HAZELNUT / "test" / "good").glob("*.jpg"))[0]))
+
+
+def copy_project(trained: Path, target: Path, flow: str) -> Path:
+    shutil.copytree(trained, target)
+    (target / "flow.yaml").write_text(flow)
+    return target
+
+
+def test_a_painted_blob_is_flagged_and_boxed_where_it_was_painted(trained: Path) -> None:
+    runner = FlowRunner(load_project(trained))
+    clean = runner.analyze(good_image())
+    blob = runner.analyze(with_blob(good_image()))
+    assert blob["result"] is False and blob["score"] >= blob["threshold"] == 0.5
+    assert blob["score"] > clean["score"]
+    boxes = blob["detectedRectangles"]
+    assert boxes and boxes[0]["classNames"][0]["label"] == "anomaly"
+    assert boxes[0]["source"]["type"] == "UNSUPERVISED"
+    x, y = BLOB_CENTRE
+    box = boxes[0]
+    assert box["x"] <= x <= box["x"] + box["width"] and box["y"] <= y <= box["y"] + box["height"]
+    heat = blob["heatmap"]
+    peak = np.unravel_index(np.argmax(heat), heat.shape)
+    assert abs(peak[0] - y) < 40 and abs(peak[1] - x) < 40
+
+
+def test_served_heatmap_and_annotation(trained: Path, serve: Callable[..., Server]) -> None:
+    server = serve(trained)
+    response = requests.post(f"{server.url}/analyze_image?response_type=heatmap&context_in_body",
+                             data=encode(with_blob(good_image())))
+    split = int(response.headers["ImageLen"])
+    context = json.loads(response.content[split:])
+    heat = cv2.imdecode(np.frombuffer(response.content[:split], np.uint8), cv2.IMREAD_COLOR)
+    assert context["result"] is False
+    x, y = BLOB_CENTRE
+    assert heat[y, x, 2] >= 102  # at or above the threshold: half the maximum red or more
+    assert heat[5, 5, 2] < heat[y, x, 2]
+
+
+def test_mask_and_roi_hide_the_blob(trained: Path, tmp_path: Path) -> None:
+    x, y = BLOB_CENTRE
+    masked = copy_project(trained, tmp_path / "masked", anomaly_flow(
+        before=f"  - {{type: mask, rectangles: [{{x: {x - 40}, y: {y - 40}, width: 80, height: 80}}]}}\n"))
+    context = FlowRunner(load_project(masked)).analyze(with_blob(good_image()))
+    assert not any(r["x"] <= x <= r["x"] + r["width"] and r["y"] <= y <= r["y"] + r["height"]
+                   for r in context["detectedRectangles"])
+    roi = copy_project(trained, tmp_path / "roi", anomaly_flow(", roi: {x: 0, y: 0, width: 150, height: 512}"))
+    context = FlowRunner(load_project(roi)).analyze(with_blob(good_image()))
+    assert all(r["x"] + r["width"] <= 150 for r in context["detectedRectangles"])
+    assert context["heatmap"][:, 150:].max() == 0
+
+
+def test_sensitivity_and_min_area_change_the_verdict(trained: Path, tmp_path: Path) -> None:
+    strict = copy_project(trained, tmp_path / "strict", anomaly_flow(", threshold: 100"))
+    assert FlowRunner(load_project(strict)).analyze(with_blob(good_image()))["result"] is True
+    big = copy_project(trained, tmp_path / "big", anomaly_flow(", min_defect_area: 1000000"))
+    context = FlowRunner(load_project(big)).analyze(with_blob(good_image()))
+    assert context["result"] is True and context["detectedRectangles"] == []
+
+
+def test_eval_json_and_report(trained: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    done = cli("eval", str(trained), str(HAZELNUT), "--json", "--report", str(report))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)
+    for key in ("image_auroc", "pixel_auroc", "f1", "n_images", "ms_per_image_p50", "ms_per_image_p95"):
+        assert key in metrics
+    assert metrics["n_images"] == 4
+    assert metrics["image_auroc"] >= 0.75 and metrics["pixel_auroc"] >= 0.8
+    assert (report / "roc.png").is_file() and (report / "scores.png").is_file()
+    assert list((report / "worst").glob("*.png"))
+    table = cli("eval", str(trained), str(HAZELNUT))
+    assert "image_auroc" in table.stdout
+    refused = cli("eval", str(trained), str(tmp_path))
+    assert refused.returncode == 1 and "train/good/" in refused.stderr
+
+
+def test_untrained_or_corrupt_model_is_a_clear_error_at_start(trained: Path, tmp_path: Path) -> None:
+    untrained = copy_project(trained, tmp_path / "untrained", anomaly_flow())
+    shutil.rmtree(untrained / "models")
+    done = cli("serve", str(untrained))
+    assert done.returncode == 1 and "inspekt train" in done.stderr and "Traceback" not in done.stderr
+
+    corrupt = copy_project(trained, tmp_path / "corrupt", anomaly_flow())
+    bank = next((corrupt / "models" / "anomaly").glob("bank*"))
+    bank.write_bytes(bank.read_bytes()[:100])
+    done = cli("serve", str(corrupt))
+    assert done.returncode == 1 and bank.name in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_killed_training_leaves_a_whole_model(trained: Path, tmp_path: Path) -> None:
+    """Killed at any moment, training leaves the old model or the new one — never a broken one."""
+    other_good = tmp_path / "other_good"  # different data, so old and new models differ
+    other_good.mkdir()
+    for path in sorted((HAZELNUT / "train" / "good").glob("*.jpg"))[:4]:
+        shutil.copy(path, other_good / path.name)
+    reference = copy_project(trained, tmp_path / "reference", anomaly_flow())
+    assert cli("train", str(reference), "--good", str(other_good)).returncode == 0
+    new = FlowRunner(load_project(reference)).analyze(good_image())["score"]
+
+    project = copy_project(trained, tmp_path / "kill", anomaly_flow())
+    old = FlowRunner(load_project(project)).analyze(good_image())["score"]
+    assert abs(new - old) > 1e-4
+    killed = 0
+    for delay in (1.0, 2.0, 3.0, 4.0):
+        process = subprocess.Popen(inspekt_command("train", str(project), "--good", str(other_good)),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait()
+        score = FlowRunner(load_project(project)).analyze(good_image())["score"]
+        assert score == pytest.approx(old, abs=1e-6) or score == pytest.approx(new, abs=1e-6)
+    assert killed >= 1
