@@ -77,3 +77,12 @@ def test_inspection_hooks_see_every_context_and_cannot_break_it(tmp_path: Path) 
     runner.add_hook(lambda context: 1 / 0)
     context = runner.analyze(np.zeros((4, 4, 3), np.uint8))
     assert seen == [context] and context["error"] is False
+
+
+def test_the_readme_example_project_is_valid() -> None:
+    example = Path(__file__).parents[2] / "examples" / "line_project"
+    project = load_project(example, load_models=False)
+    assert [m.options.type for m in project.modules] == [
+        "crop@1", "normalize@1", "mask@1", "anomaly@1", "evaluate@1", "image_saver@1", "webhook@1",
+    ]
+    FlowRunner(project).close()
