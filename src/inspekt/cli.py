@@ -81,13 +81,25 @@ def serve(
     disable_code: Annotated[
         bool, typer.Option("--disable-code", help="Never run Code modules' Python files.")
     ] = False,
+    api_key_file: Annotated[
+        Path | None, typer.Option(help="Read the api key from this file (keeps it out of ps).")
+    ] = None,
     max_body_mb: Annotated[int, typer.Option(help="Largest request body accepted.")] = 256,
+    max_queue: Annotated[
+        int, typer.Option(help="Analyses running or waiting at once; more get 503.")
+    ] = 16,
+    body_timeout: Annotated[float, typer.Option(help="Seconds to receive a request body.")] = 30.0,
+    header_timeout: Annotated[float, typer.Option(help="Seconds to receive request headers.")] = 10.0,
+    ssl_certfile: Annotated[Path | None, typer.Option(help="Serve HTTPS with this certificate.")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="Private key for --ssl-certfile.")] = None,
 ) -> None:
     """Serve the Image Analyze API for PROJECT."""
     from .api import ServerSettings
     from .server import load_or_create_api_key
     from .server import serve as run_server
 
+    if api_key_file is not None:
+        api_key = api_key_file.read_text(encoding="utf-8").strip() or None
     if api_key and secure:
         raise typer.BadParameter("use either --api-key or --secure, not both")
     if secure:
@@ -102,10 +114,20 @@ def serve(
             "can analyse images (use --secure)",
             err=True,
         )
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
     settings = ServerSettings(
-        api_key=api_key, stop_key=stop_key, max_body_bytes=max_body_mb * 1024 * 1024
+        api_key=api_key,
+        stop_key=stop_key,
+        max_body_bytes=max_body_mb * 1024 * 1024,
+        max_queue=max_queue,
+        body_timeout=body_timeout,
+        header_timeout=header_timeout,
     )
-    run_server(project, host=host, port=port, settings=settings, allow_code=not disable_code)
+    run_server(
+        project, host=host, port=port, settings=settings, allow_code=not disable_code,
+        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+    )
 
 
 @app.command()

@@ -12,6 +12,8 @@ stays in ``__cause__`` and the logs.
     ├── RequestError            a query parameter is wrong (bad response_type, ...)
     ├── AuthError               missing or wrong api key
     ├── StopKeyError            /stop called without the right key
+    ├── OverloadedError         too many analyses waiting; retry later
+    ├── RequestTimeoutError     the client took too long to send its request
     └── FlowError               the flow itself failed while analysing an image
 
 Errors in user code (Code modules) are never raised: they are reported in the
@@ -27,8 +29,10 @@ __all__ = [
     "ImageTooLargeError",
     "InspektError",
     "ModelFileError",
+    "OverloadedError",
     "ProjectError",
     "RequestError",
+    "RequestTimeoutError",
     "StopKeyError",
 ]
 
@@ -67,6 +71,18 @@ class AuthError(InspektError):
 
 class StopKeyError(InspektError):
     """``/stop`` was called without the stop key given at start."""
+
+
+class OverloadedError(InspektError):
+    """The analysis queue is full; the client should retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestTimeoutError(InspektError):
+    """The request body did not arrive within the configured time."""
 
 
 class FlowError(InspektError):

@@ -9,17 +9,22 @@ that PEKAT's SDKs wait for are printed: ``__SERVER_RUNNING__`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import socket
+import signal
 import stat
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
 
 from .api import InspectionService, ServerSettings, create_app
+from .api.limits import header_timeout_protocol
 from .errors import InspektError
 from .flow import FlowRunner, load_project
 
@@ -30,6 +35,8 @@ log = logging.getLogger(__name__)
 #: PEKAT's SDKs look for this exact text (macOS's errno) to pick another port.
 ADDRESS_IN_USE = "OSError: [Errno 48] Address already in use"
 API_KEY_FILE = Path(".inspekt") / "api_key"
+#: Open connections plus running requests; beyond it uvicorn answers 503.
+MAX_CONNECTIONS = 1000
 
 
 class PortInUseError(InspektError):
@@ -39,8 +46,12 @@ class PortInUseError(InspektError):
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind and listen ourselves, so a busy port is reported before anything else."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must say TCP: asyncio and uvloop only set TCP_NODELAY on accepted
+    # sockets whose proto is IPPROTO_TCP, and without it every answer (headers,
+    # then body) waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -76,6 +87,8 @@ def serve(
     port: int = 8000,
     settings: ServerSettings = ServerSettings(),
     allow_code: bool = True,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
 ) -> None:
     """Load the project, listen, announce readiness and serve until stopped."""
     project = load_project(project_dir, allow_code=allow_code)
@@ -84,22 +97,51 @@ def serve(
     sock = bind_socket(host, port)
     config = uvicorn.Config(
         app=None,  # type: ignore[arg-type]  # set below, once the server exists
+        http=header_timeout_protocol(settings.header_timeout),
         log_level="warning",
+        access_log=False,  # query strings may carry the api key
         timeout_keep_alive=30,
+        limit_concurrency=MAX_CONNECTIONS,
         lifespan="off",
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
 
     def request_stop() -> None:
         server.should_exit = True
 
     config.app = create_app(service, request_stop)
     try:
-        asyncio.run(_serve_and_announce(server, sock, f"{project.package.name} on {host}:{port}"))
+        scheme = "https" if ssl_certfile else "http"
+        what = f"{project.package.name} on {scheme}://{host}:{port}"
+        asyncio.run(_serve_and_announce(server, sock, what))
     finally:
         service.close()
         runner.close()
         sock.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but SIGTERM/SIGINT end ``serve`` normally instead of being re-raised.
+
+    uvicorn re-raises the signal after its graceful shutdown, which kills the
+    process before inspekt flushes savers and outputs; here shutdown returns and
+    the caller cleans up, then exits 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 async def _serve_and_announce(server: uvicorn.Server, sock: socket.socket, what: str) -> None:

@@ -25,7 +25,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-def documented_query(
+async def documented_query(
     response_type: str | None = Query(
         None, description="context (default), image, annotated_image or heatmap"
     ),
@@ -37,7 +37,12 @@ def documented_query(
     width: str | None = Query(None, description="Raw image width in pixels."),
     height: str | None = Query(None, description="Raw image height in pixels."),
 ) -> None:
-    """Declares the shared query parameters for the OpenAPI schema; parsing is ours."""
+    """Declares the shared query parameters for the OpenAPI schema; parsing is ours.
+
+    ``async`` on purpose: FastAPI runs a plain ``def`` dependency on a threadpool
+    thread, which cost every analyze request a thread hop and let concurrent
+    requests start up to 40 extra threads.
+    """
 
 
 def _service(request: Request) -> InspectionService:
@@ -58,7 +63,7 @@ async def _analyze_body(request: Request, *, raw: bool, endpoint: str) -> Respon
     multipart = is_multipart(request)
     if raw and not multipart:
         require_size(params, endpoint)
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
     if multipart:
         form = await read_form_image(request, body)
         params = parse_analyze_params(request.query_params, form.fields)

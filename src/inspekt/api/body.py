@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -9,15 +10,22 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from ..errors import ImageError, ImageTooLargeError
+from ..errors import ImageError, ImageTooLargeError, RequestTimeoutError
 
 __all__ = ["FormImage", "is_multipart", "read_body", "read_form_image"]
 
 _IMAGE_PARTS = ("file", "image", "array")
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The whole body, refusing (413) as soon as it exceeds ``max_bytes``."""
+async def read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
+    """The whole body, refusing (413) past ``max_bytes`` and (408) past ``timeout`` seconds."""
+    try:
+        return await asyncio.wait_for(_read_body(request, max_bytes), timeout)
+    except asyncio.TimeoutError:
+        raise RequestTimeoutError(f"the request body did not arrive within {timeout:g} s") from None
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise ImageTooLargeError(_too_large(int(declared), max_bytes))
@@ -57,6 +65,10 @@ async def read_form_image(request: Request, body: bytes) -> FormImage:
     parser = MultiPartParser(
         request.headers, replay(), max_files=4, max_fields=32, max_part_size=len(body) + 1
     )
+    # The body is already in memory: keep file parts there too. Starlette's default
+    # spools parts over 1 MB to a temporary file, written and read back on threadpool
+    # threads.
+    parser.spool_max_size = len(body) + 1
     try:
         form = await parser.parse()
     except MultiPartException as exc:

@@ -19,8 +19,10 @@ from ..errors import (
     ImageError,
     ImageTooLargeError,
     InspektError,
+    OverloadedError,
     ProjectError,
     RequestError,
+    RequestTimeoutError,
     StopKeyError,
 )
 
@@ -34,15 +36,19 @@ _STATUS: dict[type[InspektError], tuple[int, str]] = {
     RequestError: (400, "bad_request"),
     AuthError: (401, "unauthorized"),
     StopKeyError: (403, "forbidden"),
+    RequestTimeoutError: (408, "request_timeout"),
+    OverloadedError: (503, "overloaded"),
     ProjectError: (500, "project_error"),
     FlowError: (500, "flow_error"),
     InspektError: (500, "error"),
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The JSON error body every failure uses; ``error`` mirrors the context's key."""
-    return JSONResponse({"error": message, "code": code}, status_code=status)
+    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
 
 
 async def handle_inspekt_error(request: Request, exc: Exception) -> Response:
@@ -51,9 +57,10 @@ async def handle_inspekt_error(request: Request, exc: Exception) -> Response:
         if cls in _STATUS:
             status, code = _STATUS[cls]
             break
-    if status >= 500:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, OverloadedError) else None
+    if status >= 500 and headers is None:
         log.error("%s %s: %s", request.method, request.url.path, exc.message)
-    return error_response(status, code, exc.message)
+    return error_response(status, code, exc.message, headers)
 
 
 async def handle_unexpected_error(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import OverloadedError
 from ..flow import FlowRunner
 from ..imageio import encode_png
 from ..types import Image
@@ -30,11 +31,21 @@ class InspectionService:
             max_workers=settings.workers, thread_name_prefix="inspekt-analyze"
         )
         self._last_image: Image | None = None
+        self._admitted = 0  # only touched on the event loop: no lock needed
 
     async def inspect(self, load_image: Callable[[], Image], params: AnalyzeParams) -> Answer:
-        """Decode, analyse and encode on a worker thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._inspect, load_image, params)
+        """Decode, analyse and encode on a worker thread; refuse when the queue is full."""
+        if self._admitted >= self.settings.max_queue:
+            raise OverloadedError(
+                f"{self._admitted} analyses already running or waiting (limit "
+                f"{self.settings.max_queue}); retry shortly"
+            )
+        self._admitted += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._inspect, load_image, params)
+        finally:
+            self._admitted -= 1
 
     def _inspect(self, load_image: Callable[[], Image], params: AnalyzeParams) -> Answer:
         image = load_image()

@@ -22,3 +22,9 @@ class ServerSettings:
     limits: ImageLimits = field(default_factory=ImageLimits)
     #: Analyses run one after another on this many threads; more queue.
     workers: int = 1
+    #: Analyses admitted at once (running + queued); beyond it 503 + Retry-After.
+    max_queue: int = 16
+    #: Seconds a client may take to send a request body (then 408).
+    body_timeout: float = 30.0
+    #: Seconds a client may take to send a request's headers (then the connection closes).
+    header_timeout: float = 10.0
