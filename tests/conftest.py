@@ -45,7 +45,7 @@ def code_flow(*files: str) -> str:
     """flow.yaml with one Code module per file, named after the file."""
     lines = ["flow:"]
     for file in files:
-        lines += [f"  - type: code", f"    name: {Path(file).stem}", f"    file: {file}"]
+        lines += ["  - type: code", f"    name: {Path(file).stem}", f"    file: {file}"]
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,14 @@ unchanged. Load a project and run its flow in-process::
 
 from __future__ import annotations
 
+import os
+
+# Before OpenCV is first imported: inspekt reports decode errors itself (no
+# stderr noise per bad image), and OpenCV's own pixel cap backs up ours for
+# formats whose headers inspekt does not read.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(2**28))
+
 from .errors import InspektError, ProjectError
 from .flow import FlowRunner, Project, load_project
 

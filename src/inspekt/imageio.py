@@ -31,10 +31,6 @@ __all__ = [
     "read_image_file",
 ]
 
-#: OpenCV's own guard, a second line behind :func:`probe_size` for formats we
-#: do not parse (TIFF). Must be set before the first decode.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(2**28))
-
 _SHM_DIR = Path("/dev/shm")
 _SHM_NAME = re.compile(r"^/?[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")
 # Top-left pixel red (R G / G B). OpenCV names Bayer codes after the second

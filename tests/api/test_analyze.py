@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from multiprocessing import shared_memory
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
-from tests.conftest import Server, code_flow, decode, encode, real_image, color_card, write_project
+from tests.conftest import Server, code_flow, color_card, decode, encode, real_image, write_project
 
 MARK = '''
 import numpy as np

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import Server, code_flow, color_card, encode, free_port, inspekt_command, start_process, write_project
+from tests.conftest import (
+    Server,
+    code_flow,
+    color_card,
+    encode,
+    free_port,
+    inspekt_command,
+    write_project,
+)
 
 KEY = "553d7790-827c-11ec-978b-6da1176c0b00"
 
@@ -40,7 +48,6 @@ def test_api_key_ignored_when_security_is_off(tmp_path: Path, serve: Callable[..
 def test_api_key_from_environment(tmp_path: Path) -> None:
     import os
     import subprocess
-    import sys
 
     port = free_port()
     env = {**os.environ, "INSPEKT_API_KEY": KEY, "PYTHONUNBUFFERED": "1"}

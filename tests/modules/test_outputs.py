@@ -9,10 +9,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
+
 from inspekt import FlowRunner, load_project
 from tests.conftest import free_port, write_project
-
-import numpy as np
 
 IMAGE = np.zeros((16, 16, 3), np.uint8)
 

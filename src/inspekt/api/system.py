@@ -7,6 +7,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import PlainTextResponse, Response
 
 from .auth import check_stop_key
+from .errors import error_response
 from .service import InspectionService
 from .settings import API_COMPAT_VERSION
 
@@ -41,5 +42,5 @@ async def last_image(request: Request) -> Response:
     service: InspectionService = request.app.state.service
     png = await service.last_image_png()
     if png is None:
-        return PlainTextResponse("no image analysed yet", status_code=404)
+        return error_response(404, "not_found", "no image analysed yet")
     return Response(png, media_type="image/png")
