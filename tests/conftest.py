@@ -41,11 +41,12 @@ def write_project(directory: Path, flow: str = "flow: []\n", files: dict[str, st
     return directory
 
 
-def code_flow(*files: str) -> str:
+def code_flow(*files: str, **options: object) -> str:
     """flow.yaml with one Code module per file, named after the file."""
     lines = ["flow:"]
     for file in files:
         lines += ["  - type: code", f"    name: {Path(file).stem}", f"    file: {file}"]
+        lines += [f"    {key}: {value}" for key, value in options.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -49,13 +49,12 @@ def _install() -> None:
 
 
 @contextmanager
-def captured_output() -> Iterator[dict[str, io.StringIO]]:
-    """Capture this thread's stdout and stderr into two StringIO buffers."""
+def captured_output(stdout: TextIO, stderr: TextIO) -> Iterator[None]:
+    """Send this thread's stdout and stderr to the given streams."""
     _install()
-    buffers = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     previous = getattr(_local, "buffers", None)
-    _local.buffers = buffers
+    _local.buffers = {"stdout": stdout, "stderr": stderr}
     try:
-        yield buffers
+        yield
     finally:
         _local.buffers = previous

@@ -7,16 +7,17 @@ edits the context in place, may replace ``context['image']``, may set
 in ``context['stdout']``/``['stderr']`` and an exception is reported in
 ``context['errors']`` instead of failing the request.
 
-User code runs in the server process (no isolation): it is as trusted as the
-project itself. ``--disable-code`` keeps the file from ever being executed.
+Isolation (``isolation``): ``process`` (default) runs the file in a child
+process per module, so a call that exceeds ``timeout`` is stopped (the child is
+killed and restarted for the next image), ``memory_mb`` caps what it may
+allocate and a crash costs one image. The context travels to the child and back
+pickled — about a millisecond for a 1080p image. ``none`` runs the file inside
+the server: fastest, but nothing stops an endless loop. ``--disable-code``
+keeps the file from ever being executed, in either mode.
 """
 
 from __future__ import annotations
 
-import inspect
-import traceback
-import types
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,8 @@ from pydantic import Field, field_validator
 from ..errors import ProjectError
 from ..types import Context
 from ._capture import captured_output
+from ._code_process import CodeProcess, CodeProcessError
+from ._code_worker import CappedBuffer, UserCodeError, call_main, load_main
 from ._registry import register
 from .base import Module, ModuleEnv, ModuleOptions
 
@@ -34,6 +37,12 @@ __all__ = ["CodeModule", "CodeOptions"]
 class CodeOptions(ModuleOptions):
     type: Literal["code@1"] = "code@1"
     file: str = Field(description="Python file in the project that defines main(context).")
+    isolation: Literal["process", "none"] = Field(
+        "process", description="process: a child process with timeout and memory limit; none: in the server."
+    )
+    timeout: float = Field(10.0, gt=0, le=3600, description="Seconds one call may take (process isolation).")
+    memory_mb: int = Field(2048, ge=0, description="Address-space limit of the child (0: none).")
+    max_output_kb: int = Field(1024, ge=1, description="stdout/stderr kept per image; the rest is counted.")
 
     @field_validator("file")
     @classmethod
@@ -55,58 +64,52 @@ class CodeModule(Module):
         super().__init__(options, env, index)
         self.path = env.project_dir / options.file
         self.item: dict[str, Any] = {"name": self.name, "type": options.type, "file": options.file}
-        self._main: Callable[..., Any] | None = None
-        self._arity = 1
-        if env.allow_code:
-            self._main, self._arity = _load_main(self.path)
+        self._output_limit = options.max_output_kb * 1024
+        self._process: CodeProcess | None = None
+        self._main = None
+        if not env.allow_code:
+            return
+        try:
+            if options.isolation == "process":
+                self._process = CodeProcess(
+                    self.path, memory_mb=options.memory_mb, output_limit=self._output_limit
+                )
+            else:
+                self._main, self._arity = load_main(self.path)
+        except UserCodeError as exc:
+            raise ProjectError(str(exc)) from None
 
     def run(self, context: Context) -> None:
-        if self._main is None:
+        if self._process is not None:
+            self._run_isolated(context)
+        elif self._main is not None:
+            self._run_inline(context)
+        else:
             context["errors"].append(
                 f"code module '{self.name}' not run: code is disabled on this server (--disable-code)"
             )
-            return
-        args = (context, self.item)[: self._arity]
-        with captured_output() as output:
-            try:
-                self._main(*args)
-            except (Exception, SystemExit) as exc:  # user code may raise anything
-                traceback.print_exc()
-                context["errors"].append(f"code module '{self.name}': {type(exc).__name__}: {exc}")
-        context["stdout"] += output["stdout"].getvalue()
-        context["stderr"] += output["stderr"].getvalue()
 
+    def _run_isolated(self, context: Context) -> None:
+        assert self._process is not None
+        try:
+            error = self._process.call(context, self.item, self.options.timeout)
+        except CodeProcessError as exc:
+            error = str(exc)
+        self._report(context, error)
 
-def _load_main(path: Path) -> tuple[Callable[..., Any], int]:
-    """Execute the user file once and return its ``main`` and how many args it takes."""
-    try:
-        source = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ProjectError(f"{path}: file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError(f"{path}: cannot read: {exc}") from exc
-    namespace = types.ModuleType(path.stem)
-    namespace.__file__ = str(path)
-    try:
-        exec(compile(source, str(path), "exec"), namespace.__dict__)
-    except SyntaxError as exc:
-        raise ProjectError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from exc
-    except Exception as exc:
-        raise ProjectError(f"{path}: failed at import: {type(exc).__name__}: {exc}") from exc
-    main = getattr(namespace, "main", None)
-    if not callable(main):
-        raise ProjectError(f"{path}: defines no main(context) function")
-    return main, _positional_arity(main, path)
+    def _run_inline(self, context: Context) -> None:
+        assert self._main is not None
+        stdout, stderr = CappedBuffer(self._output_limit), CappedBuffer(self._output_limit)
+        with captured_output(stdout, stderr):
+            error = call_main(self._main, self._arity, context, self.item, stdout, stderr)
+        context["stdout"] += stdout.text()
+        context["stderr"] += stderr.text()
+        self._report(context, error)
 
+    def _report(self, context: Context, error: str | None) -> None:
+        if error is not None:
+            context["errors"].append(f"code module '{self.name}': {error}")
 
-def _positional_arity(func: Callable[..., Any], path: Path) -> int:
-    params = [
-        p
-        for p in inspect.signature(func).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-    if any(p.kind is p.VAR_POSITIONAL for p in params) or len(params) >= 2:
-        return 2
-    if len(params) == 1:
-        return 1
-    raise ProjectError(f"{path}: main must take context (and optionally module_item)")
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
