@@ -17,6 +17,7 @@ from tests.conftest import (
     encode,
     free_port,
     inspekt_command,
+    start_process,
     write_project,
 )
 
@@ -134,3 +135,26 @@ def test_ping_answers_while_a_slow_analysis_runs(tmp_path: Path, serve: Callable
     worker.join(timeout=10)
     assert results[0].status_code == 200 and results[0].json()["slept"] is True
     assert server.process.wait(timeout=10) == 0
+
+
+def test_cors_is_off_by_default(tmp_path: Path, serve: Callable[..., Server]) -> None:
+    server = serve(write_project(tmp_path / "p"))
+    preflight = requests.options(
+        f"{server.url}/analyze_image",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in {k.lower() for k in preflight.headers}
+    answer = requests.post(f"{server.url}/analyze_image", data=encode(color_card()), headers={"Origin": "http://x"})
+    assert "access-control-allow-origin" not in {k.lower() for k in answer.headers}
+
+
+def test_listening_on_all_interfaces_without_a_key_warns(tmp_path: Path) -> None:
+    port = free_port()
+    process, output = start_process(
+        inspekt_command("serve", str(write_project(tmp_path / "p")), "--host", "0.0.0.0", "--port", str(port))
+    )
+    try:
+        assert any("WARNING" in line and "without an api key" in line for line in output)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
