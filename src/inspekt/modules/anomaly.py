@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple
 
 import cv2
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..errors import ProjectError
 from ..flow.context import add_heatmap
@@ -26,7 +26,7 @@ from ..render import as_bgr
 from ..types import Context, HeatMap, Image
 from ._registry import register
 from ._shapes import Rect
-from .base import ModuleEnv, ModuleOptions, Progress, TrainableModule
+from .base import ModuleEnv, ModuleOptions, Progress, ProjectPath, TrainableModule
 
 __all__ = ["AnomalyFinding", "AnomalyModule", "AnomalyOptions", "find_regions"]
 
@@ -41,12 +41,6 @@ class AnomalyFinding(NamedTuple):
     nok: bool
 
 
-def _project_path(value: str | None) -> str | None:
-    if value is not None and (Path(value).is_absolute() or ".." in Path(value).parts):
-        raise ValueError("must be a path inside the project folder")
-    return value
-
-
 class AnomalyOptions(ModuleOptions):
     type: Literal["anomaly@1"] = "anomaly@1"
     model: AnomalyConfig = Field(default_factory=AnomalyConfig, description="How the model is built and trained.")
@@ -58,13 +52,11 @@ class AnomalyOptions(ModuleOptions):
     )
     min_defect_area: int = Field(0, ge=0, description="Regions smaller than this (pixels) are ignored.")
     roi: Rect | None = Field(None, description="Only this rectangle of the image is inspected.")
-    mask: str | None = Field(None, description="PNG in the project: white is inspected, black ignored.")
-    good_images: str = Field("images/good", description="Folder of good images in the project.")
-    defect_images: str | None = Field(None, description="Optional folder of defect images.")
+    mask: ProjectPath | None = Field(None, description="PNG in the project: white is inspected, black ignored.")
+    good_images: ProjectPath = Field("images/good", description="Folder of good images in the project.")
+    defect_images: ProjectPath | None = Field(None, description="Optional folder of defect images.")
     class_name: str = Field("anomaly", min_length=1, description="Label of the rectangles.")
     color: str = Field("#ff0000", pattern=r"^#[0-9a-fA-F]{6}$", description="Colour of the rectangles.")
-
-    _paths = field_validator("mask", "good_images", "defect_images")(_project_path)
 
 
 @register("anomaly@1")

@@ -6,16 +6,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..types import Context, Image
 
-__all__ = ["Module", "ModuleEnv", "ModuleOptions", "Progress", "TrainableModule"]
+__all__ = ["Module", "ModuleEnv", "ModuleOptions", "Progress", "ProjectPath", "TrainableModule"]
 
 #: Training progress: (done, total, stage).
 Progress = Callable[[int, int, str], None]
+
+
+def _inside_project(value: str) -> str:
+    path = Path(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError("must be a path inside the project folder")
+    return value
+
+
+#: A relative path that cannot leave the project folder.
+ProjectPath = Annotated[str, AfterValidator(_inside_project)]
 
 
 class ModuleOptions(BaseModel):

@@ -29,14 +29,14 @@ from ._capture import captured_output
 from ._code_process import CodeProcess, CodeProcessError
 from ._code_worker import CappedBuffer, UserCodeError, call_main, load_main
 from ._registry import register
-from .base import Module, ModuleEnv, ModuleOptions
+from .base import Module, ModuleEnv, ModuleOptions, ProjectPath
 
 __all__ = ["CodeModule", "CodeOptions"]
 
 
 class CodeOptions(ModuleOptions):
     type: Literal["code@1"] = "code@1"
-    file: str = Field(description="Python file in the project that defines main(context).")
+    file: ProjectPath = Field(description="Python file in the project that defines main(context).")
     isolation: Literal["process", "none"] = Field(
         "process", description="process: a child process with timeout and memory limit; none: in the server."
     )
@@ -46,11 +46,8 @@ class CodeOptions(ModuleOptions):
 
     @field_validator("file")
     @classmethod
-    def _inside_project(cls, value: str) -> str:
-        path = Path(value)
-        if path.is_absolute() or ".." in path.parts:
-            raise ValueError("must be a path inside the project folder")
-        if path.suffix != ".py":
+    def _python_file(cls, value: str) -> str:
+        if Path(value).suffix != ".py":
             raise ValueError("must name a .py file")
         return value
 

@@ -8,7 +8,6 @@ earlier. The mask follows later crops, rotations and resizes, and travels in
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -19,7 +18,7 @@ from ..errors import ProjectError
 from ..types import Context
 from ._registry import register
 from ._shapes import Rect
-from .base import Module, ModuleEnv, ModuleOptions
+from .base import Module, ModuleEnv, ModuleOptions, ProjectPath
 
 __all__ = ["Mask", "MaskOptions"]
 
@@ -32,7 +31,7 @@ class MaskOptions(ModuleOptions):
     polygons: list[list[Point]] = Field(
         default_factory=list, description="Polygons to ignore, as lists of [x, y] points."
     )
-    image: str | None = Field(None, description="PNG in the project: white is inspected, black ignored.")
+    image: ProjectPath | None = Field(None, description="PNG in the project: white is inspected, black ignored.")
 
     @field_validator("polygons")
     @classmethod
@@ -40,13 +39,6 @@ class MaskOptions(ModuleOptions):
         if any(len(polygon) < 3 for polygon in polygons):
             raise ValueError("a polygon needs at least 3 points")
         return polygons
-
-    @field_validator("image")
-    @classmethod
-    def _inside(cls, value: str | None) -> str | None:
-        if value is not None and (Path(value).is_absolute() or ".." in Path(value).parts):
-            raise ValueError("must be a path inside the project folder")
-        return value
 
 
 @register("mask@1")
