@@ -32,7 +32,8 @@ class TrainingRun:
 
 def trainable_modules(project_dir: Path, only: str | None = None) -> list[TrainableModule]:
     """The project's trainable modules (or just ``only``), built without their models."""
-    project = load_project(project_dir, load_models=False)
+    # user code is not needed to train models, so it is not executed
+    project = load_project(project_dir, allow_code=False, load_models=False)
     modules = [m for m in project.modules if isinstance(m, TrainableModule)]
     if only is not None:
         modules = [m for m in modules if m.name == only]
