@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from inspekt import FlowRunner, ProjectError, load_project
@@ -199,4 +200,13 @@ def test_global_data_survives_a_restart(tmp_path: Path) -> None:
     runner.analyze(real_image(), "ok")
     runner.analyze(real_image(), "loop")  # its increment is lost with the killed child
     assert runner.analyze(real_image(), "ok")["globalData"]["n"] == 2
+    runner.close()
+
+
+def test_in_place_image_edits_are_kept(tmp_path: Path, isolation: str) -> None:
+    code = "def main(context):\n    context['image'][:10, :10] = 0\n"
+    runner = runner_for(tmp_path, {"paint.py": code}, isolation)
+    image = real_image()
+    out = runner.analyze(image.copy())["image"]
+    assert out[:10, :10].max() == 0 and np.array_equal(out[10:], image[10:])
     runner.close()

@@ -1,7 +1,9 @@
 """The parent side of an isolated Code module: a child process per module.
 
 The child is started at load (so a broken user file fails the project load),
-gets each context pickled over a pipe, and answers the edited context. A call
+gets each context pickled over a pipe — the image itself through a shared
+memory block, so a large frame costs two memory copies, not a pickle — and
+answers the edited context. A call
 that outlives its timeout kills the child; the next call starts a new one, so a
 user's endless loop costs one image, not the line.
 """
@@ -11,8 +13,11 @@ from __future__ import annotations
 import select
 import subprocess
 import sys
+from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import _code_worker
 from ._code_worker import UserCodeError, receive, send
@@ -21,6 +26,8 @@ __all__ = ["CodeProcess", "CodeProcessError"]
 
 _WORKER = Path(_code_worker.__file__)
 _START_TIMEOUT = 60.0
+#: The image travels through shared memory; the input image stays with the parent.
+_NOT_SENT = frozenset({"image", "input_image"})
 
 
 class CodeProcessError(Exception):
@@ -33,6 +40,7 @@ class CodeProcess:
         self.memory_mb = memory_mb
         self.output_limit = output_limit
         self._process: subprocess.Popen[bytes] | None = None
+        self._block: shared_memory.SharedMemory | None = None
         self.arity = self._start()
 
     def _start(self) -> int:
@@ -60,15 +68,39 @@ class CodeProcess:
             self._start()
         process = self._process
         assert process is not None and process.stdin is not None
+        image = context["image"]
+        shared = self._share(image)
+        outgoing = {k: v for k, v in context.items() if k not in _NOT_SENT}
         try:
-            send(process.stdin, (context, item))
-            returned, error = self._read(process, timeout)
+            send(process.stdin, (outgoing, item, shared))
+            returned, error, image_kept = self._read(process, timeout)
         except (BrokenPipeError, CodeProcessError) as exc:
             self._kill()
             message = str(exc) if isinstance(exc, CodeProcessError) else "the code process died"
             raise CodeProcessError(f"{message}; it restarts for the next image") from None
+        if image_kept:  # possibly edited in place: copy it out before the block is reused
+            returned["image"] = self._view(image.shape, image.dtype).copy()
+        returned["input_image"] = context.get("input_image")
         _adopt(context, returned)
         return error
+
+    def _share(self, image: np.ndarray) -> tuple[str, tuple[int, ...], str]:
+        """Copy the image into the shared block (grown when needed); name, shape, dtype."""
+        if self._block is None or self._block.size < image.nbytes:
+            self._release_block()
+            self._block = shared_memory.SharedMemory(create=True, size=max(image.nbytes, 1))
+        self._view(image.shape, image.dtype)[...] = image
+        return self._block.name, image.shape, image.dtype.str
+
+    def _view(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
+        assert self._block is not None
+        return np.ndarray(shape, dtype, buffer=self._block.buf)
+
+    def _release_block(self) -> None:
+        block, self._block = self._block, None
+        if block is not None:
+            block.close()
+            block.unlink()
 
     def _read(self, process: subprocess.Popen[bytes], timeout: float) -> Any:
         assert process.stdout is not None
@@ -102,6 +134,7 @@ class CodeProcess:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self._kill()
+        self._release_block()
 
 
 def _adopt(context: dict[str, Any], returned: dict[str, Any]) -> None:

@@ -6,13 +6,17 @@ so the child starts in a fraction of a second without loading inspekt's models.
 
 Protocol on stdin/stdout: length-prefixed pickles. The child answers
 ``("ready", arity)`` or ``("load_error", message)`` once, then for every
-``(context, module_item)`` it receives answers ``(context, error_or_None)``.
+``(context, module_item, (shm_name, shape, dtype))`` it receives — the image
+lies in the named shared-memory block — it answers ``(context, error_or_None,
+image_kept)``; when ``image_kept`` the image is still that block (perhaps edited
+in place) and is left out of the context.
 """
 
 from __future__ import annotations
 
 import inspect
 import io
+import mmap
 import os
 import pickle
 import resource
@@ -129,11 +133,14 @@ def _child(path: Path, memory_mb: int, output_limit: int) -> None:
         limit = memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     send(channel_out, ("ready", arity))
+    blocks: dict[str, mmap.mmap] = {}
     while True:
         try:
-            context, item = receive(channel_in)
+            context, item, shared = receive(channel_in)
         except EOFError:
             return
+        image = _attach(blocks, *shared)
+        context["image"] = image
         stdout, stderr = CappedBuffer(output_limit), CappedBuffer(output_limit)
         sys.stdout, sys.stderr = stdout, stderr
         try:
@@ -142,10 +149,26 @@ def _child(path: Path, memory_mb: int, output_limit: int) -> None:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         context["stdout"] += stdout.text()
         context["stderr"] += stderr.text()
+        kept = context.get("image") is image
+        if kept:
+            del context["image"]
         try:
-            send(channel_out, (context, error))
+            send(channel_out, (context, error, kept))
         except Exception:  # an object of a class only the user file knows
-            send(channel_out, ({key: _portable(value) for key, value in context.items()}, error))
+            send(channel_out, ({key: _portable(value) for key, value in context.items()}, error, kept))
+
+
+def _attach(blocks: dict[str, mmap.mmap], name: str, shape: tuple[int, ...], dtype: str) -> Any:
+    """A numpy view of the parent's shared block (opened by path: never unlinked here)."""
+    import numpy as np  # only once an image arrives: keeps the child's start quick
+
+    if name not in blocks:
+        for old in blocks.values():
+            old.close()
+        blocks.clear()
+        with open(f"/dev/shm/{name.lstrip('/')}", "r+b") as file:
+            blocks[name] = mmap.mmap(file.fileno(), 0)
+    return np.ndarray(shape, np.dtype(dtype), buffer=blocks[name])
 
 
 def _portable(value: Any) -> Any:
