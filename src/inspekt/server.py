@@ -37,6 +37,8 @@ ADDRESS_IN_USE = "OSError: [Errno 48] Address already in use"
 API_KEY_FILE = Path(".inspekt") / "api_key"
 #: Open connections plus running requests; beyond it uvicorn answers 503.
 MAX_CONNECTIONS = 1000
+#: How long a stop waits for requests in flight before closing their connections.
+GRACEFUL_SHUTDOWN_S = 30
 
 
 class PortInUseError(InspektError):
@@ -101,6 +103,7 @@ def serve(
         log_level="warning",
         access_log=False,  # query strings may carry the api key
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         limit_concurrency=MAX_CONNECTIONS,
         lifespan="off",
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
