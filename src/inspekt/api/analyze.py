@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..errors import ImageError
@@ -25,24 +26,23 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-async def documented_query(
-    response_type: str | None = Query(
-        None, description="context (default), image, annotated_image or heatmap"
-    ),
-    data: str | None = Query(None, description="Passed to the flow as context['data']."),
-    api_key: str | None = Query(None, description="Required when secure image analyze is on."),
-    context_in_body: str | None = Query(
-        None, description="Bare flag: PNG followed by the context JSON, split by ImageLen."
-    ),
-    width: str | None = Query(None, description="Raw image width in pixels."),
-    height: str | None = Query(None, description="Raw image height in pixels."),
-) -> None:
-    """Declares the shared query parameters for the OpenAPI schema; parsing is ours.
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
 
-    ``async`` on purpose: FastAPI runs a plain ``def`` dependency on a threadpool
-    thread, which cost every analyze request a thread hop and let concurrent
-    requests start up to 40 extra threads.
-    """
+
+# Parameters are documented for /openapi.json only: declaring them to FastAPI would
+# make it validate every one on every request (a few hundred microseconds, more
+# than the rest of the route), and inspekt parses them itself, leniently, as PEKAT.
+_COMMON = [
+    _query("response_type", "context (default), image, annotated_image or heatmap"),
+    _query("data", "Passed to the flow as context['data']."),
+    _query("api_key", "Required when secure image analyze is on."),
+    _query("context_in_body", "Bare flag: PNG followed by the context JSON, split by ImageLen."),
+    _query("width", "Raw image width in pixels."),
+    _query("height", "Raw image height in pixels."),
+]
+_RAW = [*_COMMON, _query("bayer", "Bare flag: the body is a Bayer RG8 mosaic.")]
+_SHARED = [*_COMMON, _query("name", "POSIX shared-memory block holding BGR pixels.")]
 
 
 def _service(request: Request) -> InspectionService:
@@ -79,28 +79,20 @@ async def _analyze_body(request: Request, *, raw: bool, endpoint: str) -> Respon
     return await _run(service, load, params)
 
 
-@router.post("/analyze_image", dependencies=[Depends(documented_query)])
+@router.post("/analyze_image", openapi_extra={"parameters": _COMMON})
 async def analyze_image(request: Request) -> Response:
     """Analyse an encoded image (JPEG, PNG, BMP, TIFF) sent as the body."""
     return await _analyze_body(request, raw=False, endpoint="/analyze_image")
 
 
-@router.api_route(
-    "/analyze_raw_image", methods=["POST", "PUT"], dependencies=[Depends(documented_query)]
-)
-async def analyze_raw_image(
-    request: Request,
-    bayer: str | None = Query(None, description="Bare flag: the body is a Bayer RG8 mosaic."),
-) -> Response:
+@router.api_route("/analyze_raw_image", methods=["POST", "PUT"], openapi_extra={"parameters": _RAW})
+async def analyze_raw_image(request: Request) -> Response:
     """Analyse raw uint8 pixels: W*H*3 bytes BGR, W*H grayscale, or a Bayer mosaic."""
     return await _analyze_body(request, raw=True, endpoint="/analyze_raw_image")
 
 
-@router.post("/analyze_image_shared_memory", dependencies=[Depends(documented_query)])
-async def analyze_image_shared_memory(
-    request: Request,
-    name: str | None = Query(None, description="POSIX shared-memory block holding BGR pixels."),
-) -> Response:
+@router.post("/analyze_image_shared_memory", openapi_extra={"parameters": _SHARED})
+async def analyze_image_shared_memory(request: Request) -> Response:
     """Analyse a BGR frame that a local client left in shared memory."""
     service = _service(request)
     params = parse_analyze_params(request.query_params)
