@@ -320,12 +320,8 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
         out += [""]
 
     out += _notes(results)
+    out += _anomaly_section()
     out += [
-        "## Anomaly detector",
-        "",
-        "Accuracy, training time and predict latency of the anomaly model itself are kept in "
-        "[BENCHMARKS_anomaly.md](BENCHMARKS_anomaly.md) (`bench/anomaly/`).",
-        "",
         "## Reproduce",
         "",
         "```bash",
@@ -481,3 +477,14 @@ def plot_memory(mem: dict[str, Any], path: Path) -> None:
 
 __all__ = ["markdown", "plot_concurrency", "plot_floor_hist", "plot_memory", "plot_transports",
            "math"]
+
+
+ANOMALY_RESULTS = Path(__file__).parent / "anomaly" / "RESULTS.md"
+
+
+def _anomaly_section() -> list[str]:
+    """The anomaly model's own measurements (bench/anomaly/RESULTS.md), one heading level down."""
+    lines = ANOMALY_RESULTS.read_text(encoding="utf-8").splitlines()
+    body = [("#" + line if line.startswith("#") else line) for line in lines[1:]]
+    return ["## Anomaly detector", "", f"From `{ANOMALY_RESULTS.relative_to(ANOMALY_RESULTS.parents[2])}`, "
+            "written by the `bench/anomaly/` scripts.", *body, ""]

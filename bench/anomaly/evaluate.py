@@ -43,7 +43,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
-def evaluate(root: Path, config: AnomalyConfig, grayscale: bool, limit: int | None) -> dict[str, Any]:
+def evaluate(
+    root: Path, config: AnomalyConfig, grayscale: bool, limit: int | None
+) -> dict[str, Any]:
     dataset = load_mvtec(root)
     train_paths = dataset.train[:limit] if limit else dataset.train
     good = [read_image(p, grayscale) for p in train_paths]

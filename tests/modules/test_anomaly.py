@@ -19,7 +19,7 @@ from inspekt import FlowRunner, load_project
 from tests.conftest import DATA_DIR, Server, encode, inspekt_command, write_project
 
 HAZELNUT = DATA_DIR / "hazelnut"
-SMALL_MODEL = "model: {input_size: 160, bank_size: 600}"
+SMALL_MODEL = "model: {input_size: 160, bank_size: 600, map_dilation: 1}"
 BLOB_CENTRE = (250, 230)
 
 

@@ -81,7 +81,8 @@ def load_mvtec(root: str | Path) -> MvtecDataset:
         raise ValueError(f"{root / 'train' / 'good'}: no images")
     samples = []
     test_root = root / "test"
-    for folder in sorted(p for p in test_root.iterdir() if p.is_dir()) if test_root.is_dir() else []:
+    folders = sorted(p for p in test_root.iterdir() if p.is_dir()) if test_root.is_dir() else []
+    for folder in folders:
         label = 0 if folder.name == "good" else 1
         for path in _images(folder):
             mask = root / "ground_truth" / folder.name / f"{path.stem}_mask.png"

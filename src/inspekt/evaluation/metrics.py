@@ -48,7 +48,7 @@ def pixel_auroc(
     """AUROC over every pixel of every image (masks nonzero = defect), as in MVTec AD."""
     if len(masks) != len(maps):
         raise ValueError("one mask per map is needed")
-    for mask, heat in zip(masks, maps):
+    for mask, heat in zip(masks, maps, strict=True):
         if mask.shape != heat.shape:
             raise ValueError(f"mask {mask.shape} and map {heat.shape} differ in size")
     labels = np.concatenate([(np.asarray(m) > 0).ravel() for m in masks]).astype(np.uint8)

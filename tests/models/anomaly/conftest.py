@@ -14,7 +14,7 @@ from inspekt.models.anomaly import AnomalyConfig, AnomalyModel
 HAZELNUT = Path(__file__).parents[2] / "data" / "hazelnut"
 
 #: Small enough that fitting on five images takes a few seconds on two cores.
-TINY = AnomalyConfig(input_size=160, bank_size=600, calibration_fraction=0.2)
+TINY = AnomalyConfig(input_size=160, bank_size=600)
 
 
 def read(path: Path) -> npt.NDArray[np.uint8]:

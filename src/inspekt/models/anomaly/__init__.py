@@ -1,5 +1,12 @@
 """Anomaly detection from good images only: a memory bank of pretrained patch features.
 
+Method (PatchCore-style, see BENCHMARKS.md, "Anomaly detector", for the measurements behind each
+choice): EfficientNet-Lite0 features at strides 4 and 8 on a stride-8 patch grid, with a
+mirrored border so image edges look like any other patch; PCA to 32 dimensions; a greedy
+coreset of good patches; each patch scored by its distance to the nearest bank entry.
+Fitting exports the backbone to ONNX (torch is needed only then); serving uses
+onnxruntime, numpy and faiss.
+
 Scale: scores and maps are normalised so that a typical good patch is 0 and the
 calibrated threshold is 0.5 (``AnomalyModel.threshold``). An image is NOK when
 ``score >= threshold``; the score is the maximum of the map, so a NOK image always

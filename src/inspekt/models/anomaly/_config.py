@@ -15,7 +15,7 @@ class AnomalyConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     input_size: int = Field(
-        512,
+        640,
         ge=64,
         le=2048,
         multiple_of=32,
@@ -23,14 +23,17 @@ class AnomalyConfig(BaseModel):
     )
     backbone: Backbone = Field("efficientnet-lite0", description="Pretrained feature network.")
     feature_strides: tuple[Literal[4, 8, 16], ...] = Field(
-        (8, 16), min_length=1, description="Backbone taps (by stride) concatenated per patch."
+        (4, 8), min_length=1, description="Backbone taps (by stride) concatenated per patch."
     )
     grid_stride: Literal[4, 8, 16] = Field(
         8, description="Stride of the patch grid every tap is resampled to."
     )
+    border_padding: Literal[0, 16, 32] = Field(
+        32, description="Mirrored margin (pixels) added around the image before the backbone."
+    )
     patch_size: int = Field(3, ge=1, le=7, description="Neighbourhood averaged into each patch.")
     bank_size: int = Field(
-        20_000, ge=100, le=500_000, description="Most patch features kept in the memory bank."
+        5_000, ge=100, le=500_000, description="Most patch features kept in the memory bank."
     )
     coreset_candidates: int = Field(
         200_000,
@@ -38,28 +41,33 @@ class AnomalyConfig(BaseModel):
         le=5_000_000,
         description="Patches drawn at random before greedy coreset selection, to bound training.",
     )
-    projection_dim: int = Field(
-        64, ge=8, le=1024, description="Dimension of the random projection used by the coreset."
+    feature_dim: int = Field(
+        32,
+        ge=4,
+        le=1024,
+        description="Principal components kept per patch; search time scales with it.",
+    )
+    map_dilation: Literal[1, 3, 5] = Field(
+        3, description="Max filter (patch cells) so the map covers the defect's neighbourhood."
     )
     blur_sigma: float = Field(
         4.0, ge=0.0, le=32.0, description="Gaussian blur of the map, in input-image pixels."
     )
-    calibration_fraction: float = Field(
-        0.15, ge=0.0, le=0.5, description="Share of good images held back to set the threshold."
+    threshold_quantile: float = Field(
+        0.95,
+        ge=0.5,
+        le=1.0,
+        description="Without defect images, the threshold is this quantile of the good images' "
+        "leave-one-out scores, so about 1 - q of unseen good images get flagged.",
     )
-    threshold_margin: float = Field(
-        0.1,
-        ge=0.0,
-        le=2.0,
-        description="Without defect images: threshold = worst held-back good score plus this "
-        "share of the good scores' spread.",
-    )
-    seed: int = Field(0, ge=0, description="Seed for sampling, projection and the hold-out split.")
+    seed: int = Field(0, ge=0, description="Seed for patch sampling and the coreset start.")
 
     @model_validator(mode="after")
-    def _grid_not_finer_than_taps(self) -> AnomalyConfig:
+    def _consistent_strides(self) -> AnomalyConfig:
         if self.grid_stride < min(self.feature_strides):
             raise ValueError("grid_stride must not be finer than the finest feature stride")
+        if self.border_padding % self.grid_stride:
+            raise ValueError("border_padding must be a multiple of grid_stride")
         if len(set(self.feature_strides)) != len(self.feature_strides):
             raise ValueError("feature_strides must not repeat")
         return self

@@ -14,14 +14,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 
 from inspekt.errors import ModelFileError
 
 from . import _storage
 from ._calibration import threshold_best_f1, threshold_from_good
 from ._config import AnomalyConfig
-from ._memory import Features, PatchIndex, greedy_coreset
+from ._memory import Features, PatchIndex, fit_projection, greedy_coreset, project
 from ._runtime import open_session, patch_features
 from ._scoring import NORMALISED_THRESHOLD, ScoreScale, anomaly_map, smooth_grid
 
@@ -45,6 +44,7 @@ class AnomalyModel:
         self,
         config: AnomalyConfig,
         backbone_onnx: bytes,
+        projection: Features,
         bank: Features,
         scale: ScoreScale,
         training: dict[str, Any] | None = None,
@@ -53,23 +53,30 @@ class AnomalyModel:
         self.scale = scale
         self.training = training or {}
         self._backbone_onnx = backbone_onnx
+        self._projection = projection
         self._session = open_session(backbone_onnx)
         self._index = PatchIndex(bank)
-        self._grid = _GridScorer(self._session, self._index, config)
 
     @property
     def threshold(self) -> float:
         """The calibrated threshold on the normalised scale (always 0.5)."""
         return NORMALISED_THRESHOLD
 
+    @property
+    def bank_patches(self) -> int:
+        """Patch features in the memory bank (drives predict time and model size)."""
+        return int(self._index.bank.shape[0])
+
     # ---- predict -------------------------------------------------------------------------
 
     def predict(self, image: Image) -> AnomalyPrediction:
         """Score one BGR (or grayscale) uint8 image of any size."""
-        grid = self._grid(image)
+        features = project(
+            patch_features(self._session, image, self.config.input_size), self._projection
+        )
+        grid = _distance_grid(self._index, features, self.config)
         heat = anomaly_map(grid, self.scale, image.shape[0], image.shape[1])
-        score = float(self.scale.normalise(np.float32(grid.max())))
-        return AnomalyPrediction(score=score, anomaly_map=heat)
+        return AnomalyPrediction(score=float(heat.max()), anomaly_map=heat)
 
     # ---- fit -----------------------------------------------------------------------------
 
@@ -83,9 +90,10 @@ class AnomalyModel:
     ) -> AnomalyModel:
         """Build the memory bank from good images and calibrate the threshold.
 
-        A share of the good images (``calibration_fraction``) is held back from the bank:
-        scores of images the bank has seen would set the threshold too low. Defect
-        images, when given, only move the threshold (best F1 between good and defect).
+        Every good image feeds the bank and the calibration: each one is scored against
+        the bank without its own patches (leave-one-image-out), which is what an unseen
+        good image would score, without holding images back from a small training set.
+        Defect images, when given, only move the threshold (best F1 between the classes).
         """
         config = config or AnomalyConfig()
         if not good_images:
@@ -93,32 +101,40 @@ class AnomalyModel:
         started = time.monotonic()
         report = progress or (lambda done, total, stage: None)
         rng = np.random.default_rng(config.seed)
-        bank_images, held_back = _split_hold_out(len(good_images), config, rng)
 
         report(0, 1, "export")
         backbone_onnx = _export_backbone(config)
         session = open_session(backbone_onnx)
         report(1, 1, "export")
 
-        bank = _collect_bank(session, [good_images[i] for i in bank_images], config, rng, report)
+        raw = []
+        for done, image in enumerate(good_images, 1):
+            raw.append(patch_features(session, image, config.input_size))
+            report(done, len(good_images), "features")
+        projection = fit_projection(raw, config.feature_dim, rng)
+        features = [project(f, projection) for f in raw]
+        del raw
+        bank, owners = _select_bank(features, config, rng, report)
         index = PatchIndex(bank)
-        model_grid = _GridScorer(session, index, config)
 
-        calibration = [good_images[i] for i in held_back] or [good_images[i] for i in bank_images]
-        total = len(calibration) + len(defect_images or [])
+        total = len(features) + len(defect_images or [])
         good_grids = []
-        for done, image in enumerate(calibration, 1):
-            good_grids.append(model_grid(image))
+        for done, grid_features in enumerate(features, 1):
+            own = _own_rows(owners, done - 1) if len(features) > 1 else None
+            good_grids.append(_distance_grid(index, grid_features, config, exclude=own))
             report(done, total, "calibration")
         defect_scores = []
-        for done, image in enumerate(defect_images or [], len(calibration) + 1):
-            defect_scores.append(float(model_grid(image).max()))
+        for done, image in enumerate(defect_images or [], len(features) + 1):
+            image_features = project(patch_features(session, image, config.input_size), projection)
+            grid = _distance_grid(index, image_features, config)
+            defect_scores.append(float(grid.max()))
             report(done, total, "calibration")
         scale = _calibrate(good_grids, defect_scores, config)
 
-        training = _training_metadata(good_images, defect_images, bank_images, held_back, bank)
+        training = _training_metadata(good_images, defect_images, bank)
+        training["calibration"] = _calibration_summary(scale, good_grids, defect_scores)
         training["duration_s"] = round(time.monotonic() - started, 3)
-        return cls(config, backbone_onnx, bank, scale, training)
+        return cls(config, backbone_onnx, projection, bank, scale, training)
 
     # ---- save / load ---------------------------------------------------------------------
 
@@ -131,6 +147,7 @@ class AnomalyModel:
         }
         payloads = {
             "backbone": (".onnx", self._backbone_onnx),
+            "projection": (".npy", _storage.array_bytes(self._projection)),
             "bank": (".npy", _storage.array_bytes(self._index.bank)),
         }
         _storage.save_model(Path(directory), payloads, manifest, self.training)
@@ -151,54 +168,47 @@ class AnomalyModel:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{where}: invalid config or scale ({error})") from error
-        bank_path = directory / str(manifest["files"]["bank"]["name"])
-        bank = _storage.load_array(directory, manifest, "bank")
+        bank_path, bank = _storage.load_array(directory, manifest, "bank")
         if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
             raise ModelFileError(f"{bank_path}: expected a non-empty 2-D float32 array")
+        projection_path, projection = _storage.load_array(directory, manifest, "projection")
+        if projection.dtype != np.float32 or projection.shape[1:] != bank.shape[1:]:
+            raise ModelFileError(
+                f"{projection_path}: expected a float32 (D + 1, {bank.shape[1]}) projection"
+            )
         onnx_path, backbone_onnx = _storage.read_payload(directory, manifest, "backbone")
         try:
-            model = cls(config, backbone_onnx, bank, scale, _read_training(directory))
-        except ort.capi.onnxruntime_pybind11_state.Fail as error:
+            model = cls(config, backbone_onnx, projection, bank, scale, _read_training(directory))
+        except Exception as error:  # onnxruntime has its own classes (InvalidProtobuf, Fail...)
             raise ModelFileError(f"{onnx_path}: not a loadable ONNX model ({error})") from error
-        model._check_feature_dim(onnx_path, bank_path)
+        model._check_feature_dim(onnx_path, projection_path)
         return model
 
-    def _check_feature_dim(self, onnx_path: Path, bank_path: Path) -> None:
-        """Fail at load, not at the first image, when backbone and bank disagree."""
+    def _check_feature_dim(self, onnx_path: Path, projection_path: Path) -> None:
+        """Fail at load, not at the first image, when backbone and projection disagree."""
         probe = np.zeros((64, 64, 3), dtype=np.uint8)
         dim = patch_features(self._session, probe, 64).shape[-1]
-        if dim != self._index.bank.shape[1]:
+        expected = self._projection.shape[0] - 1
+        if dim != expected:
             raise ModelFileError(
-                f"{bank_path}: {self._index.bank.shape[1]}-d features, but {onnx_path} gives {dim}"
+                f"{projection_path}: projects {expected}-d features, but {onnx_path} gives {dim}"
             )
 
 
-class _GridScorer:
-    """Smoothed nearest-neighbour distance of every patch of an image, on the patch grid.
+def _distance_grid(
+    index: PatchIndex,
+    features: Features,
+    config: AnomalyConfig,
+    exclude: tuple[int, int] | None = None,
+) -> npt.NDArray[np.float32]:
+    """Smoothed nearest-neighbour distance of every patch, on the patch grid.
 
-    Shared by calibration (before the model object exists) and predict, so the
-    threshold is set on exactly the numbers predict produces.
+    Shared by calibration and predict, so the threshold is set on exactly the numbers
+    predict produces.
     """
-
-    def __init__(self, session: ort.InferenceSession, index: PatchIndex, config: AnomalyConfig):
-        self._session, self._index, self._config = session, index, config
-
-    def __call__(self, image: Image) -> npt.NDArray[np.float32]:
-        features = patch_features(self._session, image, self._config.input_size)
-        rows, cols, dim = features.shape
-        distances = self._index.distances(features.reshape(-1, dim)).reshape(rows, cols)
-        return smooth_grid(distances, self._config.blur_sigma / self._config.grid_stride)
-
-
-def _split_hold_out(
-    count: int, config: AnomalyConfig, rng: np.random.Generator
-) -> tuple[list[int], list[int]]:
-    """Indices for the bank and for calibration; a lone image serves both."""
-    held = round(count * config.calibration_fraction)
-    if config.calibration_fraction > 0 and count >= 2:
-        held = min(max(held, 1), count - 1)
-    order = rng.permutation(count)
-    return sorted(order[held:].tolist()), sorted(order[:held].tolist())
+    rows, cols, dim = features.shape
+    distances = index.distances(features.reshape(-1, dim), exclude).reshape(rows, cols)
+    return smooth_grid(distances, config.map_dilation, config.blur_sigma / config.grid_stride)
 
 
 def _export_backbone(config: AnomalyConfig) -> bytes:
@@ -211,31 +221,33 @@ def _export_backbone(config: AnomalyConfig) -> bytes:
         return path.read_bytes()
 
 
-def _collect_bank(
-    session: ort.InferenceSession,
-    images: Sequence[Image],
+def _select_bank(
+    features: Sequence[Features],
     config: AnomalyConfig,
     rng: np.random.Generator,
     report: Progress,
-) -> Features:
-    """Patch features of all bank images, subsampled then reduced by greedy coreset."""
-    per_image = []
-    for done, image in enumerate(images, 1):
-        features = patch_features(session, image, config.input_size)
-        per_image.append(features.reshape(-1, features.shape[-1]))
-        report(done, len(images), "features")
-    features = np.concatenate(per_image)
-    del per_image
-    if len(features) > config.coreset_candidates:
-        features = features[rng.choice(len(features), config.coreset_candidates, replace=False)]
+) -> tuple[Features, npt.NDArray[np.int64]]:
+    """Coreset of all patches, rows sorted by source image, and that image per row.
+
+    Sorting makes each image's rows one contiguous range, so leave-one-image-out
+    search can exclude them with a range selector.
+    """
+    flat = np.concatenate([f.reshape(-1, f.shape[-1]) for f in features])
+    owners = np.repeat(np.arange(len(features)), [f.shape[0] * f.shape[1] for f in features])
+    if len(flat) > config.coreset_candidates:
+        keep = np.sort(rng.choice(len(flat), config.coreset_candidates, replace=False))
+        flat, owners = flat[keep], owners[keep]
     chosen = greedy_coreset(
-        features,
-        config.bank_size,
-        config.projection_dim,
-        rng,
-        lambda done, total: report(done, total, "coreset"),
+        flat, config.bank_size, rng, lambda done, total: report(done, total, "coreset")
     )
-    return np.ascontiguousarray(features[chosen])
+    chosen = chosen[np.argsort(owners[chosen], kind="stable")]
+    return np.ascontiguousarray(flat[chosen]), owners[chosen]
+
+
+def _own_rows(owners: npt.NDArray[np.int64], image: int) -> tuple[int, int]:
+    """[start, stop) of the bank rows that came from ``image`` (owners is sorted)."""
+    start, stop = np.searchsorted(owners, [image, image + 1])
+    return int(start), int(stop)
 
 
 def _calibrate(
@@ -249,8 +261,29 @@ def _calibrate(
     if defect_scores:
         threshold = threshold_best_f1(good_scores, defect_scores)
     else:
-        threshold = threshold_from_good(good_scores, offset, config.threshold_margin)
+        threshold = threshold_from_good(good_scores, config.threshold_quantile)
     return ScoreScale(offset=offset, threshold=max(threshold, offset + 1e-6))
+
+
+def _calibration_summary(
+    scale: ScoreScale,
+    good_grids: Sequence[npt.NDArray[np.float32]],
+    defect_scores: Sequence[float],
+) -> dict[str, Any]:
+    """Normalised score quantiles, so a user can see how close good images come to 0.5."""
+
+    def quantiles(scores: Sequence[float]) -> dict[str, float] | None:
+        if not scores:
+            return None
+        values = scale.normalise(np.asarray(scores, dtype=np.float32))
+        return {f"q{q}": round(float(np.percentile(values, q)), 4) for q in (0, 50, 90, 100)}
+
+    return {
+        "raw_offset": scale.offset,
+        "raw_threshold": scale.threshold,
+        "good_leave_one_out": quantiles([float(grid.max()) for grid in good_grids]),
+        "defect": quantiles(defect_scores),
+    }
 
 
 def _images_digest(images: Sequence[Image]) -> str:
@@ -269,18 +302,12 @@ def _version(package: str) -> str | None:
 
 
 def _training_metadata(
-    good: Sequence[Image],
-    defect: Sequence[Image] | None,
-    bank_images: Sequence[int],
-    held_back: Sequence[int],
-    bank: Features,
+    good: Sequence[Image], defect: Sequence[Image] | None, bank: Features
 ) -> dict[str, Any]:
     packages = ("inspekt", "numpy", "onnxruntime", "faiss-cpu", "torch", "onnx")
     return {
         "good_images": len(good),
         "defect_images": len(defect or []),
-        "bank_images": len(bank_images),
-        "calibration_images": len(held_back),
         "bank_patches": int(bank.shape[0]),
         "feature_dim": int(bank.shape[1]),
         "data_sha256": _images_digest([*good, *(defect or [])]),

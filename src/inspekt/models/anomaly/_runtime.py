@@ -10,6 +10,8 @@ import onnxruntime as ort
 #: Every side fed to the network is a multiple of this (the backbone's deepest stride),
 #: so the exported "same" padding stays valid and the patch grid tiles the input exactly.
 SIZE_MULTIPLE = 32
+#: Smallest side fed to the network: larger than the widest mirrored border (32).
+MIN_SIDE = 64
 
 
 def network_size(height: int, width: int, input_size: int) -> tuple[int, int]:
@@ -17,7 +19,7 @@ def network_size(height: int, width: int, input_size: int) -> tuple[int, int]:
     scale = input_size / max(height, width)
 
     def side(length: int) -> int:
-        return max(SIZE_MULTIPLE, round(length * scale / SIZE_MULTIPLE) * SIZE_MULTIPLE)
+        return max(MIN_SIDE, round(length * scale / SIZE_MULTIPLE) * SIZE_MULTIPLE)
 
     return side(height), side(width)
 
@@ -33,7 +35,9 @@ def to_network_input(image: npt.NDArray[np.uint8], input_size: int) -> npt.NDArr
     elif image.ndim == 3 and image.shape[2] == 4:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     else:
-        raise ValueError(f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got {image.shape}")
+        raise ValueError(
+            f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got {image.shape}"
+        )
     height, width = network_size(rgb.shape[0], rgb.shape[1], input_size)
     shrinking = height * width < rgb.shape[0] * rgb.shape[1]
     resized = cv2.resize(

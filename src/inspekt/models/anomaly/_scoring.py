@@ -1,9 +1,9 @@
 """From patch distances to the anomaly map, the image score and the normalised scale.
 
-The image score is the maximum of the map. The map is blurred on the patch grid and
-only then upsampled bilinearly, which never exceeds the grid's maximum, so "score above
-threshold" and "some map pixel above threshold" are the same statement: the verdict and
-the defect regions the flow draws from the map always agree.
+The map is blurred on the patch grid (cheap, and it removes single-patch noise) and
+then upsampled bilinearly to the input image. The image score is the maximum of that
+final map, so "score above threshold" and "some map pixel above threshold" are the
+same statement: the verdict and the defect regions the flow draws always agree.
 """
 
 from __future__ import annotations
@@ -20,8 +20,16 @@ Grid = npt.NDArray[np.float32]
 NORMALISED_THRESHOLD = 0.5
 
 
-def smooth_grid(distances: Grid, sigma_cells: float) -> Grid:
-    """Gaussian blur of the patch-distance grid; removes single-patch noise before the max."""
+def smooth_grid(distances: Grid, dilation_cells: int, sigma_cells: float) -> Grid:
+    """Max filter then Gaussian blur of the patch-distance grid.
+
+    The max filter lets a defect's peak cover its neighbourhood, so the map marks the
+    whole defective area (and the boxes drawn from it enclose the defect) instead of
+    only the single most distant patch; it leaves the image score, the maximum,
+    unchanged. The blur then removes single-patch noise.
+    """
+    if dilation_cells > 1:
+        distances = cv2.dilate(distances, np.ones((dilation_cells, dilation_cells), np.uint8))
     if sigma_cells <= 0.0:
         return distances
     return cv2.GaussianBlur(

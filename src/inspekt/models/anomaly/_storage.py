@@ -16,7 +16,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,11 @@ def save_model(
     _remove_unreferenced(directory, payloads.keys(), {f["name"] for f in files.values()})
 
 
-def _remove_unreferenced(directory: Path, roles: Any, keep: set[str]) -> None:
+def _remove_unreferenced(directory: Path, roles: Iterable[str], keep: set[str]) -> None:
     """Delete payloads of earlier saves and temporaries left by killed saves."""
+    prefixes = tuple(f"{role}-" for role in roles)
     for path in directory.iterdir():
-        stale_payload = any(path.name.startswith(f"{role}-") for role in roles)
+        stale_payload = path.name.startswith(prefixes)
         stale_temporary = path.name.startswith(".") and path.name.endswith(".tmp")
         if (stale_payload or stale_temporary) and path.name not in keep:
             path.unlink(missing_ok=True)
@@ -143,10 +144,12 @@ def read_payload(directory: Path, manifest: Mapping[str, Any], role: str) -> tup
     return path, data
 
 
-def load_array(directory: Path, manifest: Mapping[str, Any], role: str) -> npt.NDArray[Any]:
-    """A checked ``.npy`` payload, loaded without pickle."""
+def load_array(
+    directory: Path, manifest: Mapping[str, Any], role: str
+) -> tuple[Path, npt.NDArray[Any]]:
+    """Path and array of a checked ``.npy`` payload, loaded without pickle."""
     path, data = read_payload(directory, manifest, role)
     try:
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        return path, np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError) as error:
         raise ModelFileError(f"{path}: not a valid .npy array ({error})") from error
