@@ -85,6 +85,15 @@ def evaluate(
     }
 
 
+def emit(result: dict[str, Any], out: Path | None) -> None:
+    """Print one JSON line, and append it to ``out`` when given (results accumulate)."""
+    line = json.dumps(result)
+    print(line)
+    if out:
+        with out.open("a") as handle:
+            handle.write(line + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="MVTec-layout dataset folder")
@@ -95,11 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = AnomalyConfig(**parse_overrides(args.set))
     result = evaluate(args.root, config, args.grayscale, args.limit)
-    line = json.dumps(result)
-    print(line)
-    if args.out:
-        with args.out.open("a") as handle:
-            handle.write(line + "\n")
+    emit(result, args.out)
     return 0
 
 

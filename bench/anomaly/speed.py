@@ -14,7 +14,6 @@ during the run. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from inspekt.models.anomaly._runtime import to_network_input
 from inspekt.models.anomaly._scoring import anomaly_map, smooth_grid
 
 sys.path.insert(0, str(Path(__file__).parent))
-from evaluate import parse_overrides  # noqa: E402
+from evaluate import emit, parse_overrides  # noqa: E402
 
 Image = npt.NDArray[np.uint8]
 
@@ -126,11 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_s": round(train_s, 1),
         **measure(model, images, args.repeats),
     }
-    line = json.dumps(result)
-    print(line)
-    if args.out:
-        with args.out.open("a") as handle:
-            handle.write(line + "\n")
+    emit(result, args.out)
     return 0
 
 

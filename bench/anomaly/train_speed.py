@@ -14,7 +14,6 @@ take many minutes. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from inspekt.models.anomaly import AnomalyConfig, AnomalyModel
 from inspekt.models.anomaly._runtime import to_network_input
 
 sys.path.insert(0, str(Path(__file__).parent))
-from evaluate import parse_overrides  # noqa: E402
+from evaluate import emit, parse_overrides  # noqa: E402
 
 
 def reference_features(images: list[np.ndarray], config: AnomalyConfig) -> np.ndarray:
@@ -90,11 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "reference_fit_s_extrapolated": round(reference_s, 1),
         "speedup": round(reference_s / shipped_s, 2),
     }
-    line = json.dumps(result)
-    print(line)
-    if args.out:
-        with args.out.open("a") as handle:
-            handle.write(line + "\n")
+    emit(result, args.out)
     return 0
 
 
