@@ -62,7 +62,8 @@ class BackgroundWorker(Generic[T]):
         """Queue an item; drops (and counts) the oldest one when the backlog is full."""
         with self._condition:
             if len(self._items) >= self._capacity:
-                self._items.popleft()
+                # the head may be in flight right now: drop the oldest one still waiting
+                del self._items[1 if self._busy and len(self._items) > 1 else 0]
                 self._dropped += 1
                 log.warning("%s: backlog full (%d), dropped the oldest item", self.name, self._capacity)
             self._items.append(item)
@@ -71,7 +72,8 @@ class BackgroundWorker(Generic[T]):
     def status(self) -> WorkerStatus:
         with self._condition:
             return WorkerStatus(
-                self._done, self._failed, self._dropped, len(self._items) + self._busy,
+                # an item in flight stays at the head of the backlog until delivered
+                self._done, self._failed, self._dropped, len(self._items),
                 self._last_error, self._failing,
             )
 
