@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+from ..imageio import list_images
 
 
 def read_image(path: Path, grayscale: bool = False) -> npt.NDArray[np.uint8]:
@@ -68,9 +68,7 @@ class MvtecDataset:
 
 
 def _images(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return list_images(folder) if folder.is_dir() else []
 
 
 def load_mvtec(root: str | Path) -> MvtecDataset:
