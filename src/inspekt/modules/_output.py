@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from ..flow.context import context_to_json
@@ -45,6 +43,3 @@ class OutputModule(Module):
 
     def close(self) -> None:
         self.worker.close()
-
-    def describe(self) -> dict[str, Any]:
-        return vars(self.worker.status())
