@@ -22,8 +22,8 @@ from flask import Flask, Response, request  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from inspekt import FlowRunner, load_project  # noqa: E402
-from inspekt.flow.context import context_to_json  # noqa: E402
-from inspekt.imageio import decode_image, image_from_raw  # noqa: E402
+from inspekt.context import context_to_json  # noqa: E402
+from inspekt.imaging.io import decode_image, image_from_raw  # noqa: E402
 
 
 def make_app(runner: FlowRunner, stop: list[WSGIServer]) -> Flask:

@@ -486,5 +486,11 @@ def _anomaly_section() -> list[str]:
     """The anomaly model's own measurements (bench/anomaly/RESULTS.md), one heading level down."""
     lines = ANOMALY_RESULTS.read_text(encoding="utf-8").splitlines()
     body = [("#" + line if line.startswith("#") else line) for line in lines[1:]]
-    return ["## Anomaly detector", "", f"From `{ANOMALY_RESULTS.relative_to(ANOMALY_RESULTS.parents[2])}`, "
-            "written by the `bench/anomaly/` scripts.", *body, ""]
+    return [
+        "## Anomaly detector",
+        "",
+        f"From `{ANOMALY_RESULTS.relative_to(ANOMALY_RESULTS.parents[2])}`, "
+        "written by the `bench/anomaly/` scripts.",
+        *body,
+        "",
+    ]

@@ -254,7 +254,7 @@ class Bench:
 
     def floor(self) -> None:
         """Empty flow at 1080p: inspekt vs the floor ASGI app (+ in-process decode)."""
-        from inspekt.imageio import decode_image
+        from inspekt.imaging.io import decode_image
 
         payload = Payload.make(*SIZES["1920x1080"])
         rows: dict[str, dict[str, list[float]]] = {}
@@ -328,7 +328,7 @@ class Bench:
     def end_to_end(self) -> None:
         """The model flow over HTTP (keep-alive) vs the same flow called in-process."""
         from inspekt import FlowRunner, load_project
-        from inspekt.imageio import decode_image
+        from inspekt.imaging.io import decode_image
 
         files = sorted((REPO / "demo" / "images" / "test").glob("*.jpg"))
         encoded = [f.read_bytes() for f in files]
@@ -392,7 +392,7 @@ class Bench:
     def concurrency(self) -> None:
         """1..8 keep-alive clients, inspekt vs the Flask+gevent peer, model and empty flows."""
         files = sorted((REPO / "demo" / "images" / "test").glob("*.jpg"))
-        from inspekt.imageio import decode_image
+        from inspekt.imaging.io import decode_image
 
         images = [decode_image(f.read_bytes()) for f in files]
         reqs = [Req("POST", f"/analyze_raw_image?width={im.shape[1]}&height={im.shape[0]}",

@@ -30,7 +30,10 @@ import psutil
 import requests
 
 CODE = "def main(context):\n    context['seen'] = context['data']\n    context['result'] = True\n"
-FLOW = "flow:\n  - {type: code, name: check, file: check.py}\n  - {type: evaluate, rules: [{kind: score}]}\n"
+FLOW = (
+    "flow:\n  - {type: code, name: check, file: check.py}\n"
+    "  - {type: evaluate, rules: [{kind: score}]}\n"
+)
 
 
 def free_port() -> int:
@@ -50,7 +53,8 @@ def make_project(root: Path) -> Path:
 
 def start_server(project: Path, port: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "inspekt", "serve", str(project), "--port", str(port), "--max-body-mb", "16"],
+        [sys.executable, "-m", "inspekt", "serve", str(project),
+         "--port", str(port), "--max-body-mb", "16"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert process.stdout is not None
@@ -81,8 +85,16 @@ def request_mix(
     return [
         ("raw", post("/analyze_raw_image?width=640&height=480&data=r", data=raw), {200}),
         ("jpeg", post("/analyze_image?response_type=annotated_image", data=jpeg), {200}),
-        ("png_in_body", post("/analyze_image?response_type=heatmap&context_in_body", data=png), {200}),
-        ("shm", post(f"/analyze_image_shared_memory?name={block.name}&width=640&height=480"), {200}),
+        (
+            "png_in_body",
+            post("/analyze_image?response_type=heatmap&context_in_body", data=png),
+            {200},
+        ),
+        (
+            "shm",
+            post(f"/analyze_image_shared_memory?name={block.name}&width=640&height=480"),
+            {200},
+        ),
         ("multipart", post("/analyze_image", files={"file": ("f.jpg", jpeg)}), {200}),
         ("garbage", post("/analyze_image", data=rng.randbytes(2000)), {400}),
         ("truncated", post("/analyze_image", data=jpeg[:500]), {400}),
@@ -92,8 +104,16 @@ def request_mix(
         ("no_shm", post("/analyze_image_shared_memory?name=psm_missing&width=4&height=4"), {400}),
         ("too_big", post("/analyze_image", data=bytes(17 * 2**20)), {413}),
         ("ping", lambda session, url: session.get(f"{url}/ping", timeout=30), {200}),
-        ("last_image", lambda session, url: session.get(f"{url}/last_image", timeout=30), {200, 404}),
-        ("stop_wrong_key", lambda session, url: session.get(f"{url}/stop?key=nope", timeout=30), {403}),
+        (
+            "last_image",
+            lambda session, url: session.get(f"{url}/last_image", timeout=30),
+            {200, 404},
+        ),
+        (
+            "stop_wrong_key",
+            lambda session, url: session.get(f"{url}/stop?key=nope", timeout=30),
+            {403},
+        ),
     ], block
 
 
@@ -180,7 +200,11 @@ def main() -> int:
     else:
         for key, value in summary.items():
             print(f"{key:>28}: {value}")
-    ok = not summary["crashes"] and not summary["lost_responses"] and not summary["unexpected_statuses"]
+    ok = (
+        not summary["crashes"]
+        and not summary["lost_responses"]
+        and not summary["unexpected_statuses"]
+    )
     return 0 if ok else 1
 
 

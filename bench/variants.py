@@ -16,6 +16,9 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+#: Starlette's own limit above which multipart file parts go to a temporary file.
+STARLETTE_SPOOL_MAX_SIZE = 1024 * 1024
+
 
 def _old_bind_socket(host: str, port: int) -> socket.socket:
     """bind_socket before fix 1: proto 0, so accepted sockets never got TCP_NODELAY."""
@@ -28,22 +31,6 @@ def _old_bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _reexec(module_name: str, old: str, new: str):  # noqa: ANN202
-    """A fresh copy of ``module_name`` with ``old`` replaced by ``new`` in its source."""
-    import importlib
-    import types
-
-    module = importlib.import_module(module_name)
-    source = Path(module.__file__).read_text(encoding="utf-8")
-    if old not in source:
-        raise SystemExit(f"{module_name}: the fix to revert is not there any more ({old!r})")
-    copy = types.ModuleType(module_name)
-    copy.__file__ = module.__file__
-    copy.__package__ = module.__package__
-    exec(compile(source.replace(old, new), module.__file__, "exec"), copy.__dict__)  # noqa: S102
-    return copy
-
-
 def _sync_dependency() -> None:
     """Fixes 2 and 4 reverted: the serving routes declare their query parameters again
     (fix 4 undone) through a plain ``def`` dependency (fix 2 undone), as originally."""
@@ -52,10 +39,12 @@ def _sync_dependency() -> None:
 
 def _spooled_multipart() -> None:
     """Fix 3 reverted: multipart file parts over 1 MB spool to a temporary file again."""
-    import inspekt.api.analyze as analyze
+    from functools import partial
 
-    body = _reexec("inspekt.api.body", "    parser.spool_max_size = len(body) + 1\n", "")
-    analyze.read_form_image = body.read_form_image
+    import inspekt.api.analyze as analyze
+    from inspekt.api.body import read_form_image
+
+    analyze.read_form_image = partial(read_form_image, spool_max_size=STARLETTE_SPOOL_MAX_SIZE)
 
 
 async def _old_documented_query(

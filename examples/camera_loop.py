@@ -51,8 +51,9 @@ def main() -> int:
             context = response.json()
             verdict = {True: "OK", False: "NOK", None: "-"}[context["result"]]
             bad += context["result"] is False
+            ms = context["processingTime"] * 1000
             print(f"frame {number}: {verdict} score={context['score']} "
-                  f"defects={len(context['detectedRectangles'])} {context['processingTime'] * 1000:.1f} ms")
+                  f"defects={len(context['detectedRectangles'])} {ms:.1f} ms")
     print(f"{bad} NOK")
     return 0
 

@@ -20,7 +20,14 @@ import numpy as np
 import pytest
 import requests
 
+from inspekt import InspectionOptions, Inspector
+
 DATA_DIR = Path(__file__).parent / "data"
+
+
+def inspect(inspector: Inspector, image: np.ndarray, data: str | None = None) -> dict:
+    """Inspect one in-memory image as the server would; the finished context."""
+    return inspector.inspect(lambda: image, InspectionOptions(data=data)).context
 
 
 def free_port() -> int:
@@ -29,7 +36,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_project(directory: Path, flow: str = "flow: []\n", files: dict[str, str] | None = None) -> Path:
+def write_project(
+    directory: Path, flow: str = "flow: []\n", files: dict[str, str] | None = None
+) -> Path:
     """A project folder with the given flow.yaml and extra files (code, masks...)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pekat_package.json").write_text(
@@ -68,7 +77,9 @@ class Server:
                 self.process.wait()
 
 
-def start_process(args: list[str], ready: str = "__SERVER_RUNNING__", timeout: float = 60) -> tuple[subprocess.Popen[str], list[str]]:
+def start_process(
+    args: list[str], ready: str = "__SERVER_RUNNING__", timeout: float = 60
+) -> tuple[subprocess.Popen[str], list[str]]:
     """Start a process and wait until it prints ``ready`` (or exits)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(

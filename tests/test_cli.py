@@ -40,7 +40,10 @@ def test_init_refuses_a_non_empty_folder_and_unknown_templates(tmp_path: Path) -
 
 
 def test_validate_lists_every_problem(tmp_path: Path) -> None:
-    flow = "flow:\n  - {type: code}\n  - {type: sparkle}\n  - {type: crop, x: -1, y: 0, width: 1, height: 1}\n"
+    flow = (
+        "flow:\n  - {type: code}\n  - {type: sparkle}\n"
+        "  - {type: crop, x: -1, y: 0, width: 1, height: 1}\n"
+    )
     project = write_project(tmp_path / "p", flow)
     (project / "pekat_package.json").write_text("{}")
     done = run("validate", str(project))
@@ -59,11 +62,15 @@ def test_modules_lists_every_type_with_its_options() -> None:
     done = run("modules", "--json")
     assert done.returncode == 0
     described = json.loads(done.stdout)
-    for type_id in ("code@1", "anomaly@1", "crop@1", "evaluate@1", "gate@1", "webhook@1", "image_saver@1"):
+    for type_id in (
+        "code@1", "anomaly@1", "crop@1", "evaluate@1", "gate@1", "webhook@1", "image_saver@1"
+    ):
         assert type_id in described
     assert "file" in described["code@1"]["required"]
     assert described["anomaly@1"]["trainable"] is True
     assert "description" in described["crop@1"]["options"]["x"]
+    assert "input_size" in described["anomaly@1"]["options"]["model"]["properties"]
+    assert "    model.input_size (default " in run("modules").stdout
 
 
 def test_broken_project_is_one_line_and_exit_1(tmp_path: Path) -> None:

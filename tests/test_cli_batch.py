@@ -13,18 +13,24 @@ from tests.conftest import DATA_DIR, inspekt_command, write_project
 IMAGES = DATA_DIR / "hazelnut" / "test"
 SCORE = """
 def main(context):
-    context["score"] = 0.9 if "colour" in context["data"] or context["data"].startswith("0") else 0.1
+    context["score"] = (
+        0.9 if "colour" in context["data"] or context["data"].startswith("0") else 0.1
+    )
     context["result"] = context["score"] < 0.5
     context["detectedRectangles"].append({"x": 1, "y": 1, "width": 4, "height": 4})
 """
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(inspekt_command("analyze", *args), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        inspekt_command("analyze", *args), capture_output=True, text=True, timeout=120
+    )
 
 
 def test_csv_rows_for_a_folder(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", "flow:\n  - {type: code, name: s, file: s.py}\n", {"s.py": SCORE})
+    project = write_project(
+        tmp_path / "p", "flow:\n  - {type: code, name: s, file: s.py}\n", {"s.py": SCORE}
+    )
     done = analyze(str(project), str(IMAGES))
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
@@ -36,7 +42,9 @@ def test_csv_rows_for_a_folder(tmp_path: Path) -> None:
 
 
 def test_jsonl_has_the_api_context_and_annotated_images(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", "flow:\n  - {type: code, name: s, file: s.py}\n", {"s.py": SCORE})
+    project = write_project(
+        tmp_path / "p", "flow:\n  - {type: code, name: s, file: s.py}\n", {"s.py": SCORE}
+    )
     files = sorted(IMAGES.rglob("*.jpg"))[:2]
     out = tmp_path / "out"
     done = analyze(str(project), *map(str, files), "--format", "jsonl", "--out", str(out))

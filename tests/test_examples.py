@@ -29,12 +29,18 @@ def test_camera_loop(tmp_path: Path, serve: Callable[..., Server]) -> None:
 
 
 def test_folder_loop_with_api_key(tmp_path: Path, serve: Callable[..., Server]) -> None:
-    server = serve(write_project(tmp_path / "p", code_flow("s.py"), {"s.py": SCORE}), "--api-key", "k-1")
+    server = serve(
+        write_project(tmp_path / "p", code_flow("s.py"), {"s.py": SCORE}), "--api-key", "k-1"
+    )
     out = tmp_path / "out"
-    done = run_example("folder_loop.py", str(IMAGES), str(out), "--url", server.url, "--api-key", "k-1")
+    done = run_example(
+        "folder_loop.py", str(IMAGES), str(out), "--url", server.url, "--api-key", "k-1"
+    )
     assert done.returncode == 0, done.stderr
     images = sorted(IMAGES.glob("*.jpg"))
     assert len(list(out.glob("*_annotated.png"))) == len(images)
     assert json.loads((out / f"{images[0].stem}.json").read_text())["data"] == images[0].name
-    wrong = run_example("folder_loop.py", str(IMAGES), str(out), "--url", server.url, "--api-key", "nope")
+    wrong = run_example(
+        "folder_loop.py", str(IMAGES), str(out), "--url", server.url, "--api-key", "nope"
+    )
     assert wrong.returncode == 1 and "HTTP 401" in wrong.stdout

@@ -7,7 +7,8 @@ import inspekt
 
 def test_exported_names() -> None:
     assert sorted(inspekt.__all__) == [
-        "FlowRunner", "InspektError", "Project", "ProjectError", "__version__", "load_project",
+        "FlowRunner", "Inspection", "InspectionOptions", "Inspector", "InspektError", "Project",
+        "ProjectError", "__version__", "load_project",
     ]
     for name in inspekt.__all__:
         assert hasattr(inspekt, name)

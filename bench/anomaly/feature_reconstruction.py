@@ -6,7 +6,8 @@ a small 1x1 auto-encoder trained on the good images' patches to reconstruct
 them; a patch's anomaly score is its reconstruction error. Maps are smoothed
 exactly as the shipped model's. Accuracy only — it is not shipped.
 
-    python bench/anomaly/feature_reconstruction.py /work/shared/datasets/deeppcb_dev/anomaly --grayscale
+    python bench/anomaly/feature_reconstruction.py \
+        /work/shared/datasets/deeppcb_dev/anomaly --grayscale
 """
 
 from __future__ import annotations
@@ -23,19 +24,24 @@ import torch
 from inspekt.evaluation import auroc, load_mvtec, pixel_auroc, read_image
 from inspekt.models.anomaly import AnomalyConfig
 from inspekt.models.anomaly._model import _export_backbone
-from inspekt.models.anomaly._runtime import open_session, patch_features
+from inspekt.models.anomaly._runtime import patch_features
 from inspekt.models.anomaly._scoring import smooth_grid
+from inspekt.models.onnx import open_session
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate import emit  # noqa: E402
 
 
-def train_autoencoder(patches: np.ndarray, bottleneck: int, epochs: int, seed: int) -> torch.nn.Module:
+def train_autoencoder(
+    patches: np.ndarray, bottleneck: int, epochs: int, seed: int
+) -> torch.nn.Module:
     torch.manual_seed(seed)
     dim = patches.shape[1]
     net = torch.nn.Sequential(
-        torch.nn.Linear(dim, 128), torch.nn.ReLU(), torch.nn.Linear(128, bottleneck), torch.nn.ReLU(),
-        torch.nn.Linear(bottleneck, 128), torch.nn.ReLU(), torch.nn.Linear(128, dim),
+        torch.nn.Linear(dim, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, bottleneck), torch.nn.ReLU(),
+        torch.nn.Linear(bottleneck, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, dim),
     )
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
     data = torch.from_numpy(patches)
@@ -62,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     session = open_session(_export_backbone(config))
     dataset = load_mvtec(args.root)
     started = time.perf_counter()
-    grids = [patch_features(session, read_image(p, args.grayscale), config.input_size) for p in dataset.train]
+    grids = [
+        patch_features(session, read_image(p, args.grayscale), config.input_size)
+        for p in dataset.train
+    ]
     dim = grids[0].shape[-1]
     train = np.concatenate([g.reshape(-1, dim) for g in grids]).astype(np.float32)
     mean, std = train.mean(0), train.std(0) + 1e-6
@@ -78,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             x = torch.from_numpy(((features.reshape(-1, dim) - mean) / std).astype(np.float32))
             error = ((net(x) - x) ** 2).mean(1).numpy().reshape(rows, cols)
             grid = smooth_grid(error, config.map_dilation, config.blur_sigma / config.grid_stride)
-            heat = cv2.resize(grid, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+            heat = cv2.resize(
+                grid, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR
+            )
             labels.append(sample.label)
             scores.append(float(heat.max()))
             if dataset.has_masks:

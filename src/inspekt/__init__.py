@@ -1,11 +1,13 @@
 """inspekt: a self-hosted visual-inspection server.
 
 Compatible with PEKAT VISION's Image Analyze API, so existing clients work
-unchanged. Load a project and run its flow in-process::
+unchanged. Load a project and inspect images in-process, exactly as the server
+does (outputs and image savers included)::
 
-    from inspekt import FlowRunner, load_project
-    runner = FlowRunner(load_project(Path("my_project")))
-    context = runner.analyze(image_bgr)
+    from inspekt import Inspector, load_project
+    with Inspector(load_project(Path("my_project"))) as inspector:
+        inspection = inspector.inspect(lambda: image_bgr)
+        print(inspection.result, inspection.context["detectedRectangles"])
 """
 
 from __future__ import annotations
@@ -20,7 +22,19 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(2**28))
 
 from .errors import InspektError, ProjectError
 from .flow import FlowRunner, Project, load_project
+from .inspection import InspectionOptions, Inspector
+from .results import Inspection
 
 __version__ = "0.1.0"
 
-__all__ = ["FlowRunner", "InspektError", "Project", "ProjectError", "__version__", "load_project"]
+__all__ = [
+    "FlowRunner",
+    "Inspection",
+    "InspectionOptions",
+    "Inspector",
+    "InspektError",
+    "Project",
+    "ProjectError",
+    "__version__",
+    "load_project",
+]

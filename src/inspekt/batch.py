@@ -8,18 +8,18 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import cv2
 
+from .context import context_to_json
 from .errors import ImageError
-from .flow import FlowRunner
-from .flow.context import context_to_json
-from .imageio import IMAGE_SUFFIXES, read_image_file
-from .render import annotated_image
+from .imaging.io import IMAGE_SUFFIXES, read_image_file
+from .inspection import InspectionOptions, Inspector
 
-__all__ = ["BatchRow", "collect_images", "run_batch", "CSV_COLUMNS"]
+__all__ = ["CSV_COLUMNS", "BatchRow", "collect_images", "run_batch"]
 
 CSV_COLUMNS = ("file", "result", "score", "ms", "n_rectangles")
 Format = Literal["csv", "jsonl"]
@@ -60,7 +60,9 @@ def collect_images(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found += sorted(
+                p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -69,32 +71,33 @@ def collect_images(paths: list[Path]) -> list[Path]:
 
 
 def run_batch(
-    runner: FlowRunner, files: list[Path], out: Path | None = None,
+    inspector: Inspector, files: list[Path], out: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[BatchRow]:
     """Analyse each file; a file that cannot be read gives a row with its error."""
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     for done, path in enumerate(files, 1):
-        yield _analyze_one(runner, path, out)
+        yield _analyze_one(inspector, path, out)
         if progress:
             progress(done)
 
 
-def _analyze_one(runner: FlowRunner, path: Path, out: Path | None) -> BatchRow:
+def _analyze_one(inspector: Inspector, path: Path, out: Path | None) -> BatchRow:
+    started = time.perf_counter()
     try:
-        image = read_image_file(path)
+        inspection = inspector.inspect(
+            partial(read_image_file, path), InspectionOptions(data=path.name)
+        )
     except ImageError as exc:
         return BatchRow(str(path), None, None, 0.0, 0, None, exc.message)
-    started = time.perf_counter()
-    context = runner.analyze(image, data=path.name)
-    ms = (time.perf_counter() - started) * 1000
+    ms = (time.perf_counter() - started) * 1000 - inspection.load_ms
+    context = inspection.context
     rectangles = context.get("detectedRectangles") or []
     if out is not None:
-        picture = annotated_image(context["image"], context.get("heatmap"), rectangles)
-        cv2.imwrite(str(out / f"{path.stem}_annotated.png"), picture)
+        cv2.imwrite(str(out / f"{path.stem}_annotated.png"), inspection.image("annotated_image"))
     score = context.get("score")
     return BatchRow(
-        str(path), context.get("result"), None if score is None else float(score), ms,
+        str(path), inspection.result, None if score is None else float(score), ms,
         len(rectangles), context_to_json(context),
     )

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from .errors import InspektError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 __all__ = ["app", "main"]
 
@@ -89,9 +92,15 @@ def serve(
         int, typer.Option(help="Analyses running or waiting at once; more get 503.")
     ] = 16,
     body_timeout: Annotated[float, typer.Option(help="Seconds to receive a request body.")] = 30.0,
-    header_timeout: Annotated[float, typer.Option(help="Seconds to receive request headers.")] = 10.0,
-    ssl_certfile: Annotated[Path | None, typer.Option(help="Serve HTTPS with this certificate.")] = None,
-    ssl_keyfile: Annotated[Path | None, typer.Option(help="Private key for --ssl-certfile.")] = None,
+    header_timeout: Annotated[
+        float, typer.Option(help="Seconds to receive request headers.")
+    ] = 10.0,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this certificate.")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="Private key for --ssl-certfile.")
+    ] = None,
 ) -> None:
     """Serve the Image Analyze API for PROJECT."""
     from .api import ServerSettings
@@ -164,28 +173,33 @@ def list_modules(
     """List module types and their options (from their schemas)."""
     import json
 
-    from .flow import graph  # noqa: F401  (registers gate and parallel)
-    from .modules import known_types, lookup
+    from .modules import TrainableModule, known_types, lookup
+    from .modules.schema import describe_options
 
-    described = {}
+    described: dict[str, dict[str, Any]] = {}
     for type_id in known_types():
         cls = lookup(type_id)
-        schema = cls.options_model.model_json_schema()
-        options = {k: v for k, v in schema.get("properties", {}).items() if k not in ("type", "name")}
+        options, required = describe_options(cls.options_model)
         described[type_id] = {
             "summary": _summary(cls),
-            "trainable": cls.trainable,
+            "trainable": issubclass(cls, TrainableModule),
             "options": options,
-            "required": [r for r in schema.get("required", []) if r != "type"],
+            "required": required,
         }
     if json_output:
         typer.echo(json.dumps(described, indent=2))
         return
     for type_id, info in described.items():
         typer.echo(f"{type_id}: {info['summary']}")
-        for option, spec in info["options"].items():
-            default = "required" if option in info["required"] else f"default {spec.get('default')!r}"
-            typer.echo(f"    {option} ({default}): {spec.get('description', '')}")
+        _echo_options(info["options"], info["required"], "")
+
+
+def _echo_options(options: dict[str, Any], required: list[str], prefix: str) -> None:
+    for option, spec in options.items():
+        default = "required" if option in required else f"default {spec.get('default')!r}"
+        typer.echo(f"    {prefix}{option} ({default}): {spec.get('description', '')}")
+        if "properties" in spec:  # a nested option model: list its own options under it
+            _echo_options(spec["properties"], spec.get("required", []), f"{prefix}{option}.")
 
 
 def _summary(cls: type) -> str:
@@ -201,35 +215,39 @@ def analyze(
     paths: Annotated[list[Path], typer.Argument(help="Image files or folders.")],
     out: Annotated[Path | None, typer.Option(help="Write annotated images here.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
-    disable_code: Annotated[bool, typer.Option("--disable-code", help="Never run Code modules.")] = False,
+    disable_code: Annotated[
+        bool, typer.Option("--disable-code", help="Never run Code modules.")
+    ] = False,
 ) -> None:
     """Run the flow on image files and folders without a server; one row per image on stdout."""
     from .batch import CSV_COLUMNS, collect_images, run_batch
-    from .flow import FlowRunner, load_project
+    from .flow import load_project
+    from .inspection import Inspector
 
     if output_format not in ("csv", "jsonl"):
         raise typer.BadParameter("use csv or jsonl", param_hint="--format")
-    runner = FlowRunner(load_project(project, allow_code=not disable_code))
     files = collect_images(paths)
+    inspector = Inspector(load_project(project, allow_code=not disable_code))
     failures = 0
     try:
         if output_format == "csv":
             sys.stdout.write(",".join(CSV_COLUMNS) + "\n")
         with _progress_bar() as bar:
             task = bar.add_task("analyze", total=len(files))
-            for row in run_batch(runner, files, out, lambda done: bar.update(task, completed=done)):
+            rows = run_batch(inspector, files, out, lambda done: bar.update(task, completed=done))
+            for row in rows:
                 sys.stdout.write(row.as_csv() if output_format == "csv" else row.as_jsonl() + "\n")
                 sys.stdout.flush()
                 if row.error:
                     failures += 1
                     typer.echo(f"inspekt: error: {row.error}", err=True)
     finally:
-        runner.close()
+        inspector.close()
     if failures:
         raise typer.Exit(1)
 
 
-def _progress_bar():  # type: ignore[no-untyped-def]
+def _progress_bar() -> Progress:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -244,59 +262,72 @@ def _progress_bar():  # type: ignore[no-untyped-def]
 def train(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
     module: Annotated[str | None, typer.Option(help="Train only this module.")] = None,
-    good: Annotated[Path | None, typer.Option(help="Folder of good images.")] = None,
-    defects: Annotated[Path | None, typer.Option(help="Folder of defect images (threshold).")] = None,
-    data: Annotated[Path | None, typer.Option(help="Labelled dataset (supervised modules).")] = None,
+    good: Annotated[Path | None, typer.Option(help="Folder of good images (anomaly).")] = None,
+    defects: Annotated[
+        Path | None, typer.Option(help="Folder of defect images (threshold).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Dataset in the layout the module learns from.")
+    ] = None,
 ) -> None:
     """Train every trainable module of PROJECT (or one) and save the models atomically."""
-    from .training import train_project
+    from .flow.training import train_project
+    from .modules import TrainingSources
 
-    if data is not None:
-        raise typer.BadParameter("this project's modules learn from --good/--defects folders", param_hint="--data")
+    sources = TrainingSources(good=good, defects=defects, data=data)
     with _progress_bar() as bar:
-        tasks: dict[str, int] = {}
-
-        def report(done: int, total: int, stage: str) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        runs = train_project(project, module=module, good=good, defects=defects, progress=report)
+        runs = train_project(project, sources, module=module, progress=_stage_reporter(bar))
     for run in runs:
         seconds = run.metadata.get("duration_s", "?")
-        typer.echo(f"{run.module}: trained on {run.good} good and {run.defects} defect images in {seconds} s")
+        counts = ", ".join(
+            f"{run.metadata[key]} {key.replace('_', ' ')}"
+            for key in ("good_images", "defect_images", "images")
+            if key in run.metadata
+        )
+        typer.echo(f"{run.module}: trained on {counts or 'its data'} in {seconds} s")
+
+
+def _stage_reporter(bar: Progress) -> Callable[[int, int, str], None]:
+    """A progress callback that shows one bar per stage (features, coreset, eval, ...)."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(done: int, total: int, stage: str) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return report
 
 
 @app.command("eval")
 @reports_errors
 def evaluate(
-    project: Annotated[Path, typer.Argument(help="Project folder with a trained anomaly module.")],
-    dataset: Annotated[Path, typer.Argument(help="Dataset folder (MVTec AD layout).")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    project: Annotated[Path, typer.Argument(help="Project folder with a trained module.")],
+    dataset: Annotated[
+        Path, typer.Argument(help="Dataset folder in the layout the module learns from.")
+    ],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout.")
+    ] = False,
     report: Annotated[Path | None, typer.Option(help="Write plots and worst misses here.")] = None,
     module: Annotated[str | None, typer.Option(help="Evaluate this module.")] = None,
 ) -> None:
-    """Evaluate PROJECT's trained anomaly module on DATASET."""
+    """Evaluate PROJECT's trained module on DATASET."""
     import json
 
-    from .evaluation.anomaly_eval import evaluate_anomaly, load_anomaly_dataset
-    from .evaluation.report import write_report
-    from .flow import load_project
-    from .modules.anomaly import AnomalyModule
+    from .flow.training import evaluate_project
 
-    loaded = load_project(project)
-    candidates = [m for m in loaded.modules if isinstance(m, AnomalyModule) and module in (None, m.name)]
-    if not candidates:
-        raise InspektError(f"{project}: no anomaly module" + (f" named {module!r}" if module else ""))
-    data = load_anomaly_dataset(dataset)
     with _progress_bar() as bar:
-        task = bar.add_task("eval", total=len(data.test))
-        result, maps = evaluate_anomaly(
-            candidates[0], data, lambda done, total: bar.update(task, completed=done), keep_maps=report is not None
+        _, result = evaluate_project(
+            project,
+            dataset,
+            module=module,
+            progress=_stage_reporter(bar),
+            keep_examples=report is not None,
         )
     summary = result.as_json()
     if report is not None:
-        write_report(result, maps, report)
+        result.write_report(report)
     if json_output:
         typer.echo(json.dumps(summary))
         return

@@ -5,8 +5,13 @@ print on the command line; the cause (a traceback, a third-party exception)
 stays in ``__cause__`` and the logs.
 
     InspektError
+    ├── ModuleTypeError         a module type is declared wrongly (a bug, found at import)
     ├── ProjectError            a project cannot be loaded or is invalid (file + field)
-    │   └── ModelFileError      a model file is missing or corrupt (names the file)
+    │   ├── ModelFileError      a model file is missing or corrupt (names the file)
+    │   └── UserCodeError       a Code module's file cannot be loaded
+    ├── DatasetError            a dataset folder or its labels do not fit the layout expected
+    ├── TrainingError           training cannot start or finish (too few images, ...)
+    ├── CodeProcessError        a Code module's child process timed out or died
     ├── ImageError              bytes or parameters that do not make an image
     │   └── ImageTooLargeError  the image (or the body) exceeds a configured limit
     ├── RequestError            a query parameter is wrong (bad response_type, ...)
@@ -14,26 +19,34 @@ stays in ``__cause__`` and the logs.
     ├── StopKeyError            /stop called without the right key
     ├── OverloadedError         too many analyses waiting; retry later
     ├── RequestTimeoutError     the client took too long to send its request
-    └── FlowError               the flow itself failed while analysing an image
+    ├── PortInUseError          the port to listen on is taken
+    └── FlowError               a module cannot work on this image (crop outside it, ...)
 
-Errors in user code (Code modules) are never raised: they are reported in the
-context's ``errors`` list and the flow goes on.
+Errors while analysing an image (a module failing, user code raising, a code
+process timing out) never fail the request: the runner records them in the
+context (``error: true``, the message in ``errors``) and the answer says so.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "CodeProcessError",
+    "DatasetError",
     "FlowError",
     "ImageError",
     "ImageTooLargeError",
     "InspektError",
     "ModelFileError",
+    "ModuleTypeError",
     "OverloadedError",
+    "PortInUseError",
     "ProjectError",
     "RequestError",
     "RequestTimeoutError",
     "StopKeyError",
+    "TrainingError",
+    "UserCodeError",
 ]
 
 
@@ -51,6 +64,26 @@ class ProjectError(InspektError):
 
 class ModelFileError(ProjectError):
     """A trained model file is missing, truncated or of an unknown format."""
+
+
+class UserCodeError(ProjectError):
+    """A Code module's Python file is missing, does not compile or has no usable ``main``."""
+
+
+class ModuleTypeError(InspektError):
+    """A module class is declared wrongly: its id, options or registration (a bug in inspekt)."""
+
+
+class DatasetError(InspektError):
+    """A dataset folder does not fit the layout a module learns from or is evaluated on."""
+
+
+class TrainingError(InspektError):
+    """Training cannot start or finish with the data given."""
+
+
+class CodeProcessError(InspektError):
+    """A Code module's child process timed out or died; the message says which."""
 
 
 class ImageError(InspektError):
@@ -85,5 +118,9 @@ class RequestTimeoutError(InspektError):
     """The request body did not arrive within the configured time."""
 
 
+class PortInUseError(InspektError):
+    """The port is taken; the message carries the text PEKAT's SDKs look for."""
+
+
 class FlowError(InspektError):
-    """The flow failed for a reason that is not the user's code."""
+    """A module cannot work on this image (recorded in the context, never raised to a client)."""

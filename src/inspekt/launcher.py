@@ -52,7 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = ServerSettings(api_key=args.api_key or None, stop_key=args.stop_key or None)
     allow_code = str(args.disable_code).strip().lower() in _FALSE
     try:
-        serve(Path(args.data), host=args.host, port=args.port, settings=settings, allow_code=allow_code)
+        serve(
+            Path(args.data),
+            host=args.host,
+            port=args.port,
+            settings=settings,
+            allow_code=allow_code,
+        )
     except InspektError as exc:
         print(f"inspekt: error: {exc.message}", flush=True)
         return 1

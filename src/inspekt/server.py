@@ -25,10 +25,11 @@ import uvicorn
 
 from .api import InspectionService, ServerSettings, create_app
 from .api.limits import header_timeout_protocol
-from .errors import InspektError
-from .flow import FlowRunner, load_project
+from .errors import InspektError, PortInUseError
+from .flow import load_project
+from .inspection import Inspector
 
-__all__ = ["PortInUseError", "bind_socket", "load_or_create_api_key", "serve"]
+__all__ = ["bind_socket", "load_or_create_api_key", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,6 @@ API_KEY_FILE = Path(".inspekt") / "api_key"
 MAX_CONNECTIONS = 1000
 #: How long a stop waits for requests in flight before closing their connections.
 GRACEFUL_SHUTDOWN_S = 30
-
-
-class PortInUseError(InspektError):
-    """The port is taken; the message carries the text PEKAT's SDKs look for."""
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -87,16 +84,22 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
-    settings: ServerSettings = ServerSettings(),
+    settings: ServerSettings | None = None,
     allow_code: bool = True,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
 ) -> None:
     """Load the project, listen, announce readiness and serve until stopped."""
+    if settings is None:
+        settings = ServerSettings()
     project = load_project(project_dir, allow_code=allow_code)
-    runner = FlowRunner(project)
-    service = InspectionService(runner, settings)
-    sock = bind_socket(host, port)
+    inspector = Inspector(project)
+    try:
+        sock = bind_socket(host, port)
+    except BaseException:
+        inspector.close()
+        raise
+    service = InspectionService(inspector, settings)
     config = uvicorn.Config(
         app=None,  # type: ignore[arg-type]  # set below, once the server exists
         http=header_timeout_protocol(settings.header_timeout),
@@ -121,7 +124,7 @@ def serve(
         asyncio.run(_serve_and_announce(server, sock, what))
     finally:
         service.close()
-        runner.close()
+        inspector.close()
         sock.close()
 
 

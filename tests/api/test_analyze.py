@@ -53,7 +53,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     server.stop()
 
 
-def split_answer(response: requests.Response, response_type: str, in_body: bool) -> tuple[bytes | None, dict]:
+def split_answer(
+    response: requests.Response, response_type: str, in_body: bool
+) -> tuple[bytes | None, dict]:
     """Take a response apart the way PEKAT's SDK does."""
     assert response.status_code == 200, response.text
     if response_type == "context":
@@ -76,7 +78,9 @@ def send(server: Server, endpoint: str, image: np.ndarray, query: str) -> reques
             f"{server.url}/analyze_raw_image?width={w}&height={h}&{query}", data=image.tobytes()
         )
     if endpoint == "multipart":
-        return requests.post(f"{server.url}/analyze_image?{query}", files={"file": ("i.png", encode(image))})
+        return requests.post(
+            f"{server.url}/analyze_image?{query}", files={"file": ("i.png", encode(image))}
+        )
     block = shared_memory.SharedMemory(create=True, size=image.nbytes)
     try:
         np.ndarray(image.shape, np.uint8, buffer=block.buf)[:] = image
@@ -91,7 +95,9 @@ def send(server: Server, endpoint: str, image: np.ndarray, query: str) -> reques
 
 @pytest.mark.parametrize("in_body", [False, True], ids=["header", "in_body"])
 @pytest.mark.parametrize("response_type", RESPONSE_TYPES)
-@pytest.mark.parametrize("endpoint", ["analyze_image", "analyze_raw_image", "multipart", "shared_memory"])
+@pytest.mark.parametrize(
+    "endpoint", ["analyze_image", "analyze_raw_image", "multipart", "shared_memory"]
+)
 def test_every_endpoint_answers_every_response_type(
     server: Server, endpoint: str, response_type: str, in_body: bool
 ) -> None:
@@ -124,7 +130,9 @@ def test_every_endpoint_answers_every_response_type(
 def test_context_header_and_body_agree(server: Server) -> None:
     image = color_card()
     header = requests.post(f"{server.url}/analyze_image?response_type=image", data=encode(image))
-    body = requests.post(f"{server.url}/analyze_image?response_type=image&context_in_body=1", data=encode(image))
+    body = requests.post(
+        f"{server.url}/analyze_image?response_type=image&context_in_body=1", data=encode(image)
+    )
     _, from_header = split_answer(header, "image", False)
     _, from_body = split_answer(body, "image", True)
     for context in (from_header, from_body):
@@ -135,7 +143,9 @@ def test_context_header_and_body_agree(server: Server) -> None:
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tiff"])
 def test_encoded_formats_decode(server: Server, ext: str) -> None:
     image = color_card(90, 60)
-    response = requests.post(f"{server.url}/analyze_image?response_type=image", data=encode(image, ext))
+    response = requests.post(
+        f"{server.url}/analyze_image?response_type=image", data=encode(image, ext)
+    )
     out, _ = split_answer(response, "image", False)
     assert decode(out).shape == (60, 90, 3)
 
@@ -146,12 +156,17 @@ def test_data_round_trip_keeps_text_and_the_sdk_literal_none(server: Server) -> 
             f"{server.url}/analyze_image", params={"data": sent}, data=encode(color_card())
         )
         assert response.json()["dataFound"] == sent
-    assert requests.post(f"{server.url}/analyze_image", data=encode(color_card())).json()["data"] is None
+    assert (
+        requests.post(f"{server.url}/analyze_image", data=encode(color_card())).json()["data"]
+        is None
+    )
 
 
 @pytest.mark.parametrize("part", ["file", "image"])
 def test_legacy_multipart_encoded(server: Server, part: str) -> None:
-    response = requests.post(f"{server.url}/analyze_image", files={part: ("x.jpg", encode(color_card(), ".jpg"))})
+    response = requests.post(
+        f"{server.url}/analyze_image", files={part: ("x.jpg", encode(color_card(), ".jpg"))}
+    )
     assert response.status_code == 200
     assert response.json()["imageShape"] == {"height": 64, "width": 96}
 

@@ -68,10 +68,14 @@ def test_api_key_from_environment(tmp_path: Path) -> None:
         process.wait(timeout=10)
 
 
-def test_secure_generates_a_uuid1_key_once_and_keeps_it(tmp_path: Path, serve: Callable[..., Server]) -> None:
+def test_secure_generates_a_uuid1_key_once_and_keeps_it(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
     project = write_project(tmp_path / "p")
     first = serve(project, "--secure")
-    printed = re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", "".join(first.output))
+    printed = re.findall(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", "".join(first.output)
+    )
     assert len(printed) == 1
     key = printed[0]
     assert analyze(first, f"api_key={key}").status_code == 200
@@ -82,7 +86,9 @@ def test_secure_generates_a_uuid1_key_once_and_keeps_it(tmp_path: Path, serve: C
     assert analyze(second, f"api_key={key}").status_code == 200
 
 
-def test_ping_version_and_last_image_before_any_analysis(tmp_path: Path, serve: Callable[..., Server]) -> None:
+def test_ping_version_and_last_image_before_any_analysis(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
     server = serve(write_project(tmp_path / "p"))
     assert requests.get(f"{server.url}/ping").status_code == 200
     assert requests.head(f"{server.url}/ping").status_code == 200
@@ -100,7 +106,9 @@ def test_stop_needs_the_key(tmp_path: Path, serve: Callable[..., Server]) -> Non
     assert server.process.wait(timeout=10) == 0
 
 
-def test_stop_without_a_stop_key_configured_is_refused(tmp_path: Path, serve: Callable[..., Server]) -> None:
+def test_stop_without_a_stop_key_configured_is_refused(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
     server = serve(write_project(tmp_path / "p"))
     assert requests.get(f"{server.url}/stop?key=").status_code == 403
     assert requests.head(f"{server.url}/stop").status_code == 403
@@ -116,8 +124,12 @@ def main(context):
 """
 
 
-def test_ping_answers_while_a_slow_analysis_runs(tmp_path: Path, serve: Callable[..., Server]) -> None:
-    server = serve(write_project(tmp_path / "p", code_flow("slow.py"), {"slow.py": SLOW}), "--stop-key", "k")
+def test_ping_answers_while_a_slow_analysis_runs(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    server = serve(
+        write_project(tmp_path / "p", code_flow("slow.py"), {"slow.py": SLOW}), "--stop-key", "k"
+    )
     results: list[requests.Response] = []
     worker = threading.Thread(target=lambda: results.append(analyze(server)))
     worker.start()
@@ -144,14 +156,18 @@ def test_cors_is_off_by_default(tmp_path: Path, serve: Callable[..., Server]) ->
         headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert "access-control-allow-origin" not in {k.lower() for k in preflight.headers}
-    answer = requests.post(f"{server.url}/analyze_image", data=encode(color_card()), headers={"Origin": "http://x"})
+    answer = requests.post(
+        f"{server.url}/analyze_image", data=encode(color_card()), headers={"Origin": "http://x"}
+    )
     assert "access-control-allow-origin" not in {k.lower() for k in answer.headers}
 
 
 def test_listening_on_all_interfaces_without_a_key_warns(tmp_path: Path) -> None:
     port = free_port()
     process, output = start_process(
-        inspekt_command("serve", str(write_project(tmp_path / "p")), "--host", "0.0.0.0", "--port", str(port))
+        inspekt_command(
+            "serve", str(write_project(tmp_path / "p")), "--host", "0.0.0.0", "--port", str(port)
+        )
     )
     try:
         assert any("WARNING" in line and "without an api key" in line for line in output)

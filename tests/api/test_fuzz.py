@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from inspekt.errors import ImageError
-from inspekt.imageio import ImageLimits, decode_image, image_from_raw
+from inspekt.imaging.io import ImageLimits, decode_image, image_from_raw
 from tests.conftest import (
     Server,
     code_flow,
@@ -62,7 +62,9 @@ def test_decoder_returns_an_image_or_an_image_error(data: bytes) -> None:
 
 @FUZZ
 @given(st.integers(-5, 70_000), st.integers(-5, 70_000), st.integers(0, 4096), st.booleans())
-def test_raw_sizes_are_checked_before_use(width: int, height: int, length: int, bayer: bool) -> None:
+def test_raw_sizes_are_checked_before_use(
+    width: int, height: int, length: int, bayer: bool
+) -> None:
     try:
         image = image_from_raw(bytes(length), width, height, bayer=bayer, limits=SMALL_LIMITS)
     except ImageError as exc:
@@ -76,7 +78,9 @@ ECHO = "def main(context):\n    context['echo'] = context['data']\n"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
-    project = write_project(tmp_path_factory.mktemp("fuzz") / "p", code_flow("echo.py"), {"echo.py": ECHO})
+    project = write_project(
+        tmp_path_factory.mktemp("fuzz") / "p", code_flow("echo.py"), {"echo.py": ECHO}
+    )
     port = free_port()
     process, output = start_process(
         inspekt_command("serve", str(project), "--port", str(port), "--max-body-mb", "1")
@@ -89,17 +93,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
 
 def check(response: requests.Response) -> None:
     assert response.status_code in ALLOWED, (response.status_code, response.text[:300])
-    if response.status_code >= 400 and response.status_code != 405 and response.request.method != "HEAD":
+    if (
+        response.status_code >= 400
+        and response.status_code != 405
+        and response.request.method != "HEAD"
+    ):
         assert response.json()["error"]
 
 
 SIZES = st.one_of(
-    st.integers(-10, 100_000).map(str), st.text(max_size=12), st.sampled_from(["", "1e3", "0x10", " 4", "٣"])
+    st.integers(-10, 100_000).map(str),
+    st.text(max_size=12),
+    st.sampled_from(["", "1e3", "0x10", " 4", "٣"]),
 )
 PARAMETER = st.sampled_from(
     ["width", "height", "response_type", "data", "context_in_body", "bayer", "api_key", "name", "x"]
 )
-VALUES = st.one_of(SIZES, st.sampled_from(["context", "image", "annotated_image", "heatmap", "None"]), st.text(max_size=40))
+VALUES = st.one_of(
+    SIZES,
+    st.sampled_from(["context", "image", "annotated_image", "heatmap", "None"]),
+    st.text(max_size=40),
+)
 
 
 @FUZZ
@@ -109,7 +123,9 @@ VALUES = st.one_of(SIZES, st.sampled_from(["context", "image", "annotated_image"
     body=st.one_of(st.binary(max_size=600), st.sampled_from(VALID_IMAGES), damaged_images()),
     method=st.sampled_from(["POST", "PUT"]),
 )
-def test_any_query_and_body(server: Server, endpoint: str, query: list[tuple[str, str]], body: bytes, method: str) -> None:
+def test_any_query_and_body(
+    server: Server, endpoint: str, query: list[tuple[str, str]], body: bytes, method: str
+) -> None:
     encoded = "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in query)
     check(requests.request(method, f"{server.url}/{endpoint}?{encoded}", data=body, timeout=30))
 
@@ -117,19 +133,26 @@ def test_any_query_and_body(server: Server, endpoint: str, query: list[tuple[str
 @FUZZ
 @given(data=st.text(max_size=200))
 def test_data_round_trips_any_text(server: Server, data: str) -> None:
-    response = requests.post(f"{server.url}/analyze_image", params={"data": data}, data=VALID_IMAGES[0], timeout=30)
+    response = requests.post(
+        f"{server.url}/analyze_image", params={"data": data}, data=VALID_IMAGES[0], timeout=30
+    )
     assert response.status_code == 200
     assert response.json()["echo"] == data
 
 
 def test_openapi_schema_fuzzing(server: Server) -> None:
     """Schemathesis generates requests from the server's own OpenAPI schema."""
-    schema = schemathesis.openapi.from_dict(requests.get(f"{server.url}/openapi.json", timeout=10).json())
+    schema = schemathesis.openapi.from_dict(
+        requests.get(f"{server.url}/openapi.json", timeout=10).json()
+    )
     tried = 0
     with requests.Session() as session:
         for result in schema.get_all_operations():
             operation = result.ok()
-            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+            for mode in (
+                schemathesis.GenerationMode.POSITIVE,
+                schemathesis.GenerationMode.NEGATIVE,
+            ):
 
                 @FUZZ
                 @given(case=operation.as_strategy(generation_mode=mode))

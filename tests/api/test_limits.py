@@ -15,7 +15,10 @@ import requests
 
 from tests.conftest import Server, code_flow, color_card, encode, write_project
 
-SLOW = "import time\n\ndef main(context):\n    time.sleep(float(context['data'] or 0))\n    context['slept'] = True\n"
+SLOW = (
+    "import time\n\ndef main(context):\n"
+    "    time.sleep(float(context['data'] or 0))\n    context['slept'] = True\n"
+)
 
 
 def slow_project(tmp_path: Path) -> Path:
@@ -23,10 +26,16 @@ def slow_project(tmp_path: Path) -> Path:
 
 
 def post(server: Server, delay: float, out: list[requests.Response]) -> None:
-    out.append(requests.post(f"{server.url}/analyze_image?data={delay}", data=encode(color_card()), timeout=30))
+    out.append(
+        requests.post(
+            f"{server.url}/analyze_image?data={delay}", data=encode(color_card()), timeout=30
+        )
+    )
 
 
-def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path: Path, serve: Callable[..., Server]) -> None:
+def test_full_queue_answers_503_with_retry_after_and_recovers(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
     server = serve(slow_project(tmp_path), "--max-queue", "2")
     answers: list[requests.Response] = []
     threads = [threading.Thread(target=post, args=(server, 0.8, answers)) for _ in range(6)]
@@ -37,7 +46,9 @@ def test_full_queue_answers_503_with_retry_after_and_recovers(tmp_path: Path, se
         thread.join()
     statuses = sorted(r.status_code for r in answers)
     # two are admitted at once; the rest arrive while both are busy (0.8 s each)
-    assert set(statuses) == {200, 503} and statuses.count(200) >= 2 and statuses.count(503) >= 2, statuses
+    assert (
+        set(statuses) == {200, 503} and statuses.count(200) >= 2 and statuses.count(503) >= 2
+    ), statuses
     refused = next(r for r in answers if r.status_code == 503)
     assert refused.headers["Retry-After"] == "1" and "retry" in refused.json()["error"]
     assert requests.get(f"{server.url}/ping").status_code == 200
@@ -74,7 +85,9 @@ def test_slow_loris_headers_are_cut_off(tmp_path: Path, serve: Callable[..., Ser
     assert requests.get(f"{server.url}/ping").status_code == 200
 
 
-def test_sigterm_finishes_the_request_in_flight(tmp_path: Path, serve: Callable[..., Server]) -> None:
+def test_sigterm_finishes_the_request_in_flight(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
     server = serve(slow_project(tmp_path))
     answers: list[requests.Response] = []
     worker = threading.Thread(target=post, args=(server, 1.0, answers))
@@ -90,7 +103,9 @@ def test_api_key_from_a_file(tmp_path: Path, serve: Callable[..., Server]) -> No
     key_file = tmp_path / "key"
     key_file.write_text("file-key-1\n")
     server = serve(write_project(tmp_path / "p"), "--api-key-file", str(key_file))
-    assert requests.post(f"{server.url}/analyze_image", data=encode(color_card())).status_code == 401
+    assert (
+        requests.post(f"{server.url}/analyze_image", data=encode(color_card())).status_code == 401
+    )
     ok = requests.post(f"{server.url}/analyze_image?api_key=file-key-1", data=encode(color_card()))
     assert ok.status_code == 200
 
@@ -98,12 +113,15 @@ def test_api_key_from_a_file(tmp_path: Path, serve: Callable[..., Server]) -> No
 def test_tls(tmp_path: Path, serve: Callable[..., Server]) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     made = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=localhost"], capture_output=True,
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
+        capture_output=True,
     )
     if made.returncode != 0:
         pytest.skip("openssl could not make a test certificate")
-    server = serve(write_project(tmp_path / "p"), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    server = serve(
+        write_project(tmp_path / "p"), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)
+    )
     url = server.url.replace("http://", "https://")
     response = requests.post(f"{url}/analyze_image", data=encode(color_card()), verify=False)
     assert response.status_code == 200 and response.json()["error"] is False

@@ -31,7 +31,9 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_project(tmp_path_factory.mktemp("p") / "echo", code_flow("echo.py"), {"echo.py": ECHO})
+    return write_project(
+        tmp_path_factory.mktemp("p") / "echo", code_flow("echo.py"), {"echo.py": ECHO}
+    )
 
 
 def test_sdk_start_analyze_stop(dist: Path, project: Path) -> None:
@@ -80,7 +82,8 @@ def test_launcher_reports_a_busy_port(dist: Path, project: Path) -> None:
         port = busy.getsockname()[1]
         launcher = dist / "pekat_vision" / "pekat_vision"
         done = subprocess.run(
-            [str(launcher), "-data", str(project), "-port", str(port), "-host", "127.0.0.1", "-stop_key", "k"],
+            [str(launcher), "-data", str(project), "-port", str(port),
+             "-host", "127.0.0.1", "-stop_key", "k"],
             capture_output=True, text=True, timeout=60,
         )
         assert done.returncode != 0

@@ -26,7 +26,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     server.stop()
 
 
-def raw_image(server: Server, body: bytes, width: int, height: int, extra: str = "") -> requests.Response:
+def raw_image(
+    server: Server, body: bytes, width: int, height: int, extra: str = ""
+) -> requests.Response:
     return requests.post(
         f"{server.url}/analyze_raw_image?width={width}&height={height}&response_type=image{extra}",
         data=body,
@@ -92,7 +94,9 @@ def test_bayer_needs_one_byte_per_pixel(server: Server) -> None:
         ("width=1.5&height=2", bytes(3), ["whole number"]),
     ],
 )
-def test_bad_raw_sizes_are_400_with_a_reason(server: Server, query: str, body: bytes, words: list[str]) -> None:
+def test_bad_raw_sizes_are_400_with_a_reason(
+    server: Server, query: str, body: bytes, words: list[str]
+) -> None:
     response = requests.post(f"{server.url}/analyze_raw_image?{query}", data=body)
     assert response.status_code in (400, 413), response.text
     message = response.json()["error"]
@@ -114,9 +118,13 @@ def test_undecodable_bytes_are_400(server: Server, body: bytes) -> None:
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny, valid-looking PNG whose header claims a huge size (decompression bomb)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    chunk = lambda kind, data: (  # noqa: E731
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    )
     idat = zlib.compress(b"\x00" * 1024)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_refused_before_allocation(server: Server) -> None:
@@ -142,7 +150,9 @@ def test_chunked_body_over_the_limit_is_413(server: Server) -> None:
 
 @pytest.mark.parametrize("value", ["json", "IMAGE", "", "heat map"])
 def test_invalid_response_type_is_400(server: Server, value: str) -> None:
-    response = requests.post(f"{server.url}/analyze_image?response_type={value}", data=encode(color_card()))
+    response = requests.post(
+        f"{server.url}/analyze_image?response_type={value}", data=encode(color_card())
+    )
     if value == "":  # empty means the default
         assert response.status_code == 200
     else:
@@ -152,17 +162,25 @@ def test_invalid_response_type_is_400(server: Server, value: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "words"),
-    [("psm_does_not_exist_42", ["no shared memory"]), ("../etc/passwd", ["invalid"]), ("", ["name"])],
+    [
+        ("psm_does_not_exist_42", ["no shared memory"]),
+        ("../etc/passwd", ["invalid"]),
+        ("", ["name"]),
+    ],
 )
 def test_bad_shared_memory_names(server: Server, name: str, words: list[str]) -> None:
-    response = requests.post(f"{server.url}/analyze_image_shared_memory?name={name}&width=4&height=4")
+    response = requests.post(
+        f"{server.url}/analyze_image_shared_memory?name={name}&width=4&height=4"
+    )
     assert response.status_code == 400
     for word in words:
         assert word in response.json()["error"]
 
 
 def test_multipart_without_an_image_part(server: Server) -> None:
-    response = requests.post(f"{server.url}/analyze_image", files={"photo": ("x.png", encode(color_card()))})
+    response = requests.post(
+        f"{server.url}/analyze_image", files={"photo": ("x.png", encode(color_card()))}
+    )
     assert response.status_code == 400
     assert "file, image, array" in response.json()["error"]
 

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from inspekt.errors import DatasetError
 from inspekt.evaluation import load_mvtec, read_image
 
 HAZELNUT = Path(__file__).parents[1] / "data" / "hazelnut"
@@ -43,9 +44,9 @@ def test_defects_without_masks_and_grayscale_reading(tmp_path: Path) -> None:
 
 
 def test_missing_folders_and_undecodable_files_raise(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no images"):
+    with pytest.raises(DatasetError, match="no images"):
         load_mvtec(tmp_path)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
-    with pytest.raises(ValueError, match="cannot be decoded"):
+    with pytest.raises(DatasetError, match="cannot be decoded"):
         read_image(broken)

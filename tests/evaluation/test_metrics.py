@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from inspekt.errors import DatasetError
 from inspekt.evaluation import auroc, best_f1, f1_at_threshold, pixel_auroc
 
 
@@ -32,9 +33,9 @@ def test_auroc_matches_pair_counting_with_ties() -> None:
 
 
 def test_auroc_needs_both_classes_and_binary_labels() -> None:
-    with pytest.raises(ValueError, match="both"):
+    with pytest.raises(DatasetError, match="both"):
         auroc([1, 1], [0.1, 0.2])
-    with pytest.raises(ValueError, match="0 .good. or 1"):
+    with pytest.raises(DatasetError, match="0 .good. or 1"):
         auroc([0, 2], [0.1, 0.2])
 
 
@@ -43,7 +44,7 @@ def test_pixel_auroc_pools_pixels_of_all_images() -> None:
     maps = [np.array([[0.1, 0.9], [0.2, 0.3]]), np.array([[0.0, 0.95], [0.1, 0.1]])]
     expected = auroc([0, 1, 0, 0, 0, 0, 0, 0], [0.1, 0.9, 0.2, 0.3, 0.0, 0.95, 0.1, 0.1])
     assert pixel_auroc(masks, maps) == pytest.approx(expected)
-    with pytest.raises(ValueError, match="differ in size"):
+    with pytest.raises(DatasetError, match="differ in size"):
         pixel_auroc([np.zeros((2, 3))], [np.zeros((2, 2))])
 
 

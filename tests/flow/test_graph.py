@@ -12,17 +12,23 @@ from tests.conftest import real_image, write_project
 
 FILES = {
     "label.py": "def main(context):\n    context['label'] = context['data']\n",
-    "mark.py": "def main(context):\n    context.setdefault('marks', []).append(context['image'].shape[1])\n",
+    "mark.py": (
+        "def main(context):\n"
+        "    context.setdefault('marks', []).append(context['image'].shape[1])\n"
+    ),
     "ok.py": "def main(context):\n    context['result'] = True\n",
     "nok.py": "def main(context):\n    context['result'] = False\n",
     "stop.py": "def main(context):\n    context['exit'] = True\n",
-    "half.py": "def main(context):\n    context['image'] = context['image'][:, : context['image'].shape[1] // 2]\n",
+    "half.py": (
+        "def main(context):\n"
+        "    context['image'] = context['image'][:, : context['image'].shape[1] // 2]\n"
+    ),
 }
 
 
 def run(tmp_path: Path, flow: str, data: str | None = None) -> dict:
-    runner = FlowRunner(load_project(write_project(tmp_path / "p", flow, FILES)))
-    return runner.analyze(real_image(), data)
+    with FlowRunner(load_project(write_project(tmp_path / "p", flow, FILES))) as runner:
+        return runner.analyze(real_image(), data)
 
 
 GATE = """
@@ -50,8 +56,10 @@ PARALLEL = """
 flow:
   - type: parallel
     branches:
-      - [{type: code, name: a1, file: half.py}, {type: code, name: a2, file: mark.py}, {type: code, name: a3, file: {a}}]
-      - [{type: code, name: b1, file: mark.py}, {type: code, name: b2, file: stop.py}, {type: code, name: b3, file: nok.py}]
+      - [{type: code, name: a1, file: half.py}, {type: code, name: a2, file: mark.py},
+         {type: code, name: a3, file: {a}}]
+      - [{type: code, name: b1, file: mark.py}, {type: code, name: b2, file: stop.py},
+         {type: code, name: b3, file: nok.py}]
   - {type: code, name: after, file: mark.py}
 """
 
@@ -66,9 +74,14 @@ def test_parallel_branches_join_by_and(tmp_path: Path, first: str, expected: boo
 
 
 def test_a_failing_module_in_a_branch_stops_the_flow(tmp_path: Path) -> None:
-    flow = "flow:\n  - type: gate\n    when: [{key: result, exists: false}]\n    flow:\n      - {type: crop, x: 99999, y: 0, width: 5, height: 5}\n  - {type: code, name: after, file: ok.py}\n"
+    flow = (
+        "flow:\n  - type: gate\n    when: [{key: result, exists: false}]\n    flow:\n"
+        "      - {type: crop, x: 99999, y: 0, width: 5, height: 5}\n"
+        "  - {type: code, name: after, file: ok.py}\n"
+    )
     context = run(tmp_path, flow)
-    assert "outside" in context["error"] and context["result"] is None
+    assert context["error"] is True and context["result"] is None
+    assert "outside" in context["errors"][0] and "crop" in context["errors"][0]
 
 
 @pytest.mark.parametrize(
@@ -76,15 +89,25 @@ def test_a_failing_module_in_a_branch_stops_the_flow(tmp_path: Path) -> None:
     [
         ("{key: score, at_least: 0.5}", True), ("{key: score, greater_than: 0.5}", False),
         ("{key: score, less_than: 0.6}", True), ("{key: score, at_most: 0.4}", False),
-        ("{key: globalData.mode, one_of: [fast, slow]}", True), ("{key: globalData.mode, not_equals: fast}", False),
-        ("{key: missing.key, exists: false}", True), ("{key: detectedRectangles, at_least: 1}", False),
+        ("{key: globalData.mode, one_of: [fast, slow]}", True),
+        ("{key: globalData.mode, not_equals: fast}", False),
+        ("{key: missing.key, exists: false}", True),
+        ("{key: detectedRectangles, at_least: 1}", False),
     ],
 )
 def test_conditions(tmp_path: Path, condition: str, holds: bool) -> None:
-    files = {**FILES, "set.py": "def main(context):\n    context['score'] = 0.5\n    context['globalData']['mode'] = 'fast'\n"}
-    flow = f"flow:\n  - {{type: code, name: set, file: set.py}}\n  - type: gate\n    when: [{condition}]\n    flow: [{{type: code, name: hit, file: nok.py}}]\n"
-    runner = FlowRunner(load_project(write_project(tmp_path / "p", flow, files)))
-    assert (runner.analyze(np.zeros((8, 8, 3), np.uint8))["result"] is False) is holds
+    files = {
+        **FILES,
+        "set.py": "def main(context):\n    context['score'] = 0.5\n"
+        "    context['globalData']['mode'] = 'fast'\n",
+    }
+    flow = (
+        "flow:\n  - {type: code, name: set, file: set.py}\n"
+        f"  - type: gate\n    when: [{condition}]\n"
+        "    flow: [{type: code, name: hit, file: nok.py}]\n"
+    )
+    with FlowRunner(load_project(write_project(tmp_path / "p", flow, files))) as runner:
+        assert (runner.analyze(np.zeros((8, 8, 3), np.uint8))["result"] is False) is holds
 
 
 def test_errors_in_sub_flows_name_their_place(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inspekt import FlowRunner, ProjectError, load_project
+from inspekt import FlowRunner, Inspection, Inspector, ProjectError, load_project
+from inspekt.flow import validate_project
 from tests.conftest import real_image, write_project
 
 
@@ -16,11 +17,23 @@ from tests.conftest import real_image, write_project
     ("flow", "words"),
     [
         ("flow: [\n  - type: code\n", ["flow.yaml", "not valid YAML", "line"]),
-        ("flow:\n  - type: sparkle\n", ["flow.yaml", "flow[0].type", "unknown module type 'sparkle'", "code@1"]),
+        (
+            "flow:\n  - type: sparkle\n",
+            ["flow.yaml", "flow[0].type", "unknown module type 'sparkle'", "code@1"],
+        ),
         ("flow:\n  - name: x\n", ["flow.yaml", "flow[0]", "'type'"]),
-        ("flow:\n  - type: code\n    name: c\n", ["flow.yaml", "flow[0]", "file", "Field required"]),
-        ("flow:\n  - type: code\n    file: c.py\n    colour: red\n", ["flow.yaml", "colour", "Extra inputs"]),
-        ("flow:\n  - type: code\n    file: ../outside.py\n", ["flow.yaml", "file", "inside the project"]),
+        (
+            "flow:\n  - type: code\n    name: c\n",
+            ["flow.yaml", "flow[0]", "file", "Field required"],
+        ),
+        (
+            "flow:\n  - type: code\n    file: c.py\n    colour: red\n",
+            ["flow.yaml", "colour", "Extra inputs"],
+        ),
+        (
+            "flow:\n  - type: code\n    file: ../outside.py\n",
+            ["flow.yaml", "file", "inside the project"],
+        ),
         ("modules: []\n", ["flow.yaml", "unknown top-level field", "modules"]),
         ("flow: 3\n", ["flow.yaml", "'flow' list"]),
     ],
@@ -57,7 +70,9 @@ def test_bad_package_json(tmp_path: Path) -> None:
 def test_versioned_and_bare_type_ids_and_unique_names(tmp_path: Path) -> None:
     files = {"a.py": "def main(context):\n    pass\n"}
     flow = "flow:\n  - {type: code@1, name: a, file: a.py}\n  - {type: code, name: b, file: a.py}\n"
-    assert [m.name for m in load_project(write_project(tmp_path / "ok", flow, files)).modules] == ["a", "b"]
+    assert [
+        m.name for m in load_project(write_project(tmp_path / "ok", flow, files)).modules
+    ] == ["a", "b"]
     twice = "flow:\n  - {type: code, name: a, file: a.py}\n  - {type: code, name: a, file: a.py}\n"
     with pytest.raises(ProjectError, match="two modules are named 'a'"):
         load_project(write_project(tmp_path / "dup", twice, files))
@@ -70,19 +85,23 @@ def test_empty_flow_passes_the_image_through(tmp_path: Path) -> None:
     assert context["processing"] is False and context["processingTime"] >= 0
 
 
-def test_inspection_hooks_see_every_context_and_cannot_break_it(tmp_path: Path) -> None:
-    runner = FlowRunner(load_project(write_project(tmp_path / "p")))
-    seen: list[dict] = []
-    runner.add_hook(seen.append)
-    runner.add_hook(lambda context: 1 / 0)
-    context = runner.analyze(np.zeros((4, 4, 3), np.uint8))
-    assert seen == [context] and context["error"] is False
+def test_inspection_subscribers_see_every_inspection_and_cannot_break_it(tmp_path: Path) -> None:
+    seen: list[Inspection] = []
+    with Inspector(load_project(write_project(tmp_path / "p"))) as inspector:
+        inspector.subscribe(seen.append)
+        inspector.subscribe(lambda inspection: 1 / 0)
+        inspection = inspector.inspect(lambda: np.zeros((4, 4, 3), np.uint8))
+    assert seen == [inspection] and inspection.context["error"] is False
 
 
 def test_the_readme_example_project_is_valid() -> None:
     example = Path(__file__).parents[2] / "examples" / "line_project"
-    project = load_project(example, load_models=False)
+    project = load_project(example)
     assert [m.options.type for m in project.modules] == [
         "crop@1", "normalize@1", "mask@1", "anomaly@1", "evaluate@1", "image_saver@1", "webhook@1",
     ]
-    FlowRunner(project).close()
+    assert validate_project(example) == [
+        "flow.yaml: flow[3] (anomaly@1 'housing'): no trained model in "
+        f"{example.resolve()}/models/housing: "
+        f"run `inspekt train {example.resolve()}`"
+    ]

@@ -42,6 +42,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
+def analyze(project: Path, image: np.ndarray) -> dict:
+    """The finished context for one image, from a runner opened and closed around it."""
+    with FlowRunner(load_project(project)) as runner:
+        return runner.analyze(image)
+
+
 def with_blob(image: np.ndarray) -> np.ndarray:
     painted = image.copy()
     cv2.circle(painted, BLOB_CENTRE, 22, (255, 255, 0), -1)
@@ -59,9 +65,9 @@ def copy_project(trained: Path, target: Path, flow: str) -> Path:
 
 
 def test_a_painted_blob_is_flagged_and_boxed_where_it_was_painted(trained: Path) -> None:
-    runner = FlowRunner(load_project(trained))
-    clean = runner.analyze(good_image())
-    blob = runner.analyze(with_blob(good_image()))
+    with FlowRunner(load_project(trained)) as runner:
+        clean = runner.analyze(good_image())
+        blob = runner.analyze(with_blob(good_image()))
     assert blob["result"] is False and blob["score"] >= blob["threshold"] == 0.5
     assert blob["score"] > clean["score"]
     boxes = blob["detectedRectangles"]
@@ -90,22 +96,30 @@ def test_served_heatmap_and_annotation(trained: Path, serve: Callable[..., Serve
 
 def test_mask_and_roi_hide_the_blob(trained: Path, tmp_path: Path) -> None:
     x, y = BLOB_CENTRE
-    masked = copy_project(trained, tmp_path / "masked", anomaly_flow(
-        before=f"  - {{type: mask, rectangles: [{{x: {x - 40}, y: {y - 40}, width: 80, height: 80}}]}}\n"))
-    context = FlowRunner(load_project(masked)).analyze(with_blob(good_image()))
+    masked = copy_project(
+        trained,
+        tmp_path / "masked",
+        anomaly_flow(
+            before=f"  - {{type: mask, rectangles: "
+            f"[{{x: {x - 40}, y: {y - 40}, width: 80, height: 80}}]}}\n"
+        ),
+    )
+    context = analyze(masked, with_blob(good_image()))
     assert not any(r["x"] <= x <= r["x"] + r["width"] and r["y"] <= y <= r["y"] + r["height"]
                    for r in context["detectedRectangles"])
-    roi = copy_project(trained, tmp_path / "roi", anomaly_flow(", roi: {x: 0, y: 0, width: 150, height: 512}"))
-    context = FlowRunner(load_project(roi)).analyze(with_blob(good_image()))
+    roi = copy_project(
+        trained, tmp_path / "roi", anomaly_flow(", roi: {x: 0, y: 0, width: 150, height: 512}")
+    )
+    context = analyze(roi, with_blob(good_image()))
     assert all(r["x"] + r["width"] <= 150 for r in context["detectedRectangles"])
     assert context["heatmap"][:, 150:].max() == 0
 
 
 def test_sensitivity_and_min_area_change_the_verdict(trained: Path, tmp_path: Path) -> None:
     strict = copy_project(trained, tmp_path / "strict", anomaly_flow(", threshold: 100"))
-    assert FlowRunner(load_project(strict)).analyze(with_blob(good_image()))["result"] is True
+    assert analyze(strict, with_blob(good_image()))["result"] is True
     big = copy_project(trained, tmp_path / "big", anomaly_flow(", min_defect_area: 1000000"))
-    context = FlowRunner(load_project(big)).analyze(with_blob(good_image()))
+    context = analyze(big, with_blob(good_image()))
     assert context["result"] is True and context["detectedRectangles"] == []
 
 
@@ -114,7 +128,9 @@ def test_eval_json_and_report(trained: Path, tmp_path: Path) -> None:
     done = cli("eval", str(trained), str(HAZELNUT), "--json", "--report", str(report))
     assert done.returncode == 0, done.stderr
     metrics = json.loads(done.stdout)
-    for key in ("image_auroc", "pixel_auroc", "f1", "n_images", "ms_per_image_p50", "ms_per_image_p95"):
+    for key in (
+        "image_auroc", "pixel_auroc", "f1", "n_images", "ms_per_image_p50", "ms_per_image_p95"
+    ):
         assert key in metrics
     assert metrics["n_images"] == 4
     assert metrics["image_auroc"] >= 0.75 and metrics["pixel_auroc"] >= 0.8
@@ -126,11 +142,15 @@ def test_eval_json_and_report(trained: Path, tmp_path: Path) -> None:
     assert refused.returncode == 1 and "train/good/" in refused.stderr
 
 
-def test_untrained_or_corrupt_model_is_a_clear_error_at_start(trained: Path, tmp_path: Path) -> None:
+def test_untrained_or_corrupt_model_is_a_clear_error_at_start(
+    trained: Path, tmp_path: Path
+) -> None:
     untrained = copy_project(trained, tmp_path / "untrained", anomaly_flow())
     shutil.rmtree(untrained / "models")
     done = cli("serve", str(untrained))
-    assert done.returncode == 1 and "inspekt train" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 1 and "inspekt train" in done.stderr and "Traceback" not in done.stderr
+    )
 
     corrupt = copy_project(trained, tmp_path / "corrupt", anomaly_flow())
     bank = next((corrupt / "models" / "anomaly").glob("bank*"))
@@ -148,20 +168,47 @@ def test_killed_training_leaves_a_whole_model(trained: Path, tmp_path: Path) -> 
         shutil.copy(path, other_good / path.name)
     reference = copy_project(trained, tmp_path / "reference", anomaly_flow())
     assert cli("train", str(reference), "--good", str(other_good)).returncode == 0
-    new = FlowRunner(load_project(reference)).analyze(good_image())["score"]
+    new = analyze(reference, good_image())["score"]
 
     project = copy_project(trained, tmp_path / "kill", anomaly_flow())
-    old = FlowRunner(load_project(project)).analyze(good_image())["score"]
+    old = analyze(project, good_image())["score"]
     assert abs(new - old) > 1e-4
     killed = 0
     for delay in (1.0, 2.0, 3.0, 4.0):
-        process = subprocess.Popen(inspekt_command("train", str(project), "--good", str(other_good)),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            inspekt_command("train", str(project), "--good", str(other_good)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed += 1
         process.wait()
-        score = FlowRunner(load_project(project)).analyze(good_image())["score"]
+        score = analyze(project, good_image())["score"]
         assert score == pytest.approx(old, abs=1e-6) or score == pytest.approx(new, abs=1e-6)
     assert killed >= 1
+
+
+def test_a_nested_module_trains_from_a_dataset_and_evaluates_by_name(tmp_path: Path) -> None:
+    flow = (
+        "flow:\n  - type: gate\n    name: gate\n"
+        "    when: [{key: result, exists: false}]\n    flow:\n"
+        f"      - {{type: anomaly, name: nut, {SMALL_MODEL}}}\n"
+        f"      - {{type: anomaly, name: other, {SMALL_MODEL}}}\n"
+    )
+    project = write_project(tmp_path / "nested", flow)
+    problems = cli("validate", str(project)).stderr
+    assert "flow[0].flow[0] (anomaly@1 'nut'): no trained model" in problems
+    ambiguous = cli("train", str(project), "--data", str(HAZELNUT))
+    assert ambiguous.returncode == 1 and "pick one with --module" in ambiguous.stderr
+    done = cli("train", str(project), "--module", "nut", "--data", str(HAZELNUT))
+    assert done.returncode == 0, done.stderr
+    assert "nut: trained on 6 good images" in done.stdout
+    assert (project / "models" / "nut" / "model.json").is_file()
+    assert not (project / "models" / "other").exists()
+    evaluated = cli("eval", str(project), str(HAZELNUT), "--module", "nut", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["n_images"] == 4
+    refused = cli("train", str(project), "--module", "nut", "--data", str(tmp_path))
+    assert refused.returncode == 1 and "train/good/" in refused.stderr

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from inspekt import FlowRunner, ProjectError, load_project
-from inspekt.flow import context_to_json
+from inspekt.context import context_to_json
+from inspekt.flow import validate_project
 from tests.conftest import code_flow, real_image, write_project
 
 
@@ -19,11 +21,32 @@ def isolation(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+_OPENED: list[FlowRunner] = []
+
+
+@pytest.fixture(autouse=True)
+def close_runners() -> Iterator[None]:
+    """Each test's runners are closed after it, child processes included."""
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
 def runner_for(
-    tmp_path: Path, files: dict[str, str], isolation: str = "process", allow_code: bool = True, **options: object
+    tmp_path: Path,
+    files: dict[str, str],
+    isolation: str = "process",
+    allow_code: bool = True,
+    **options: object,
 ) -> FlowRunner:
-    flow = code_flow(*[name for name in files if name.endswith(".py")], isolation=isolation, **options)
-    return FlowRunner(load_project(write_project(tmp_path / "p", flow, files), allow_code=allow_code))
+    flow = code_flow(
+        *[name for name in files if name.endswith(".py")], isolation=isolation, **options
+    )
+    runner = FlowRunner(
+        load_project(write_project(tmp_path / "p", flow, files), allow_code=allow_code)
+    )
+    _OPENED.append(runner)
+    return runner
 
 
 def as_json(context: dict) -> dict:
@@ -31,7 +54,11 @@ def as_json(context: dict) -> dict:
 
 
 def test_main_with_one_argument(tmp_path: Path, isolation: str) -> None:
-    runner = runner_for(tmp_path, isolation=isolation, files={"a.py": "def main(context):\n    context['seen'] = context['data']\n"})
+    runner = runner_for(
+        tmp_path,
+        isolation=isolation,
+        files={"a.py": "def main(context):\n    context['seen'] = context['data']\n"},
+    )
     assert runner.analyze(real_image(), "abc")["seen"] == "abc"
 
 
@@ -57,7 +84,9 @@ def main(context):
     context["thing"] = Thing()
     context["detectedRectangles"].append({"x": np.int64(1), "y": 2, "width": 3, "height": 4})
 """
-    public = as_json(runner_for(tmp_path, isolation=isolation, files={"c.py": code}).analyze(real_image()))
+    public = as_json(
+        runner_for(tmp_path, isolation=isolation, files={"c.py": code}).analyze(real_image())
+    )
     assert public["result"] is False and public["score"] == 0.5
     assert public["array"] == [0, 1, 2] and public["tags"] == ["a"] and public["thing"] == "<thing>"
     assert public["detectedRectangles"] == [{"x": 1, "y": 2, "width": 3, "height": 4}]
@@ -74,7 +103,10 @@ def test_exit_stops_the_rest_of_the_flow(tmp_path: Path, isolation: str) -> None
 
 
 def test_print_goes_to_stdout_and_stderr(tmp_path: Path, isolation: str) -> None:
-    code = "import sys\n\ndef main(context):\n    print('hello', 42)\n    print('careful', file=sys.stderr)\n"
+    code = (
+        "import sys\n\ndef main(context):\n"
+        "    print('hello', 42)\n    print('careful', file=sys.stderr)\n"
+    )
     context = runner_for(tmp_path, isolation=isolation, files={"p.py": code}).analyze(real_image())
     assert context["stdout"] == "hello 42\n"
     assert context["stderr"] == "careful\n"
@@ -94,7 +126,11 @@ def test_exception_is_reported_and_the_flow_goes_on(tmp_path: Path, isolation: s
 
 
 def test_sys_exit_in_user_code_is_an_error_not_a_crash(tmp_path: Path, isolation: str) -> None:
-    runner = runner_for(tmp_path, isolation=isolation, files={"q.py": "import sys\n\ndef main(context):\n    sys.exit(3)\n"})
+    runner = runner_for(
+        tmp_path,
+        isolation=isolation,
+        files={"q.py": "import sys\n\ndef main(context):\n    sys.exit(3)\n"},
+    )
     assert "SystemExit" in runner.analyze(real_image())["errors"][0]
 
 
@@ -107,7 +143,9 @@ def test_global_data_persists_across_images(tmp_path: Path, isolation: str) -> N
 
 def test_replaced_image_changes_the_shape(tmp_path: Path, isolation: str) -> None:
     code = "def main(context):\n    context['image'] = context['image'][10:50, 20:100, 0]\n"
-    context = runner_for(tmp_path, isolation=isolation, files={"crop.py": code}).analyze(real_image())
+    context = runner_for(tmp_path, isolation=isolation, files={"crop.py": code}).analyze(
+        real_image()
+    )
     assert context["imageShape"] == {"height": 40, "width": 80}
     assert context["image"].shape == (40, 80)
 
@@ -115,7 +153,9 @@ def test_replaced_image_changes_the_shape(tmp_path: Path, isolation: str) -> Non
 def test_disable_code_never_executes_the_file(tmp_path: Path, isolation: str) -> None:
     marker = tmp_path / "executed"
     code = f"open({str(marker)!r}, 'w').close()\n\ndef main(context):\n    context['ran'] = True\n"
-    context = runner_for(tmp_path, {"x.py": code}, isolation, allow_code=False).analyze(real_image())
+    context = runner_for(tmp_path, {"x.py": code}, isolation, allow_code=False).analyze(
+        real_image()
+    )
     assert not marker.exists() and "ran" not in context
     assert "disabled" in context["errors"][0]
 
@@ -140,12 +180,17 @@ def test_broken_user_file_fails_at_load_naming_it(
 
 def test_missing_user_file(tmp_path: Path, isolation: str) -> None:
     project = write_project(tmp_path / "p", code_flow("gone.py", isolation=isolation))
+    assert validate_project(project) == [
+        f"flow.yaml: flow[0] (code@1 'gone'): {project.resolve()}/gone.py: file not found"
+    ]
     with pytest.raises(ProjectError, match="gone.py: file not found"):
-        load_project(project)
+        FlowRunner(load_project(project))
 
 
 def test_module_state_persists_between_calls(tmp_path: Path, isolation: str) -> None:
-    code = "calls = []\n\ndef main(context):\n    calls.append(1)\n    context['calls'] = len(calls)\n"
+    code = (
+        "calls = []\n\ndef main(context):\n    calls.append(1)\n    context['calls'] = len(calls)\n"
+    )
     runner = runner_for(tmp_path, {"s.py": code}, isolation)
     assert [runner.analyze(real_image())["calls"] for _ in range(3)] == [1, 2, 3]
     runner.close()
@@ -163,7 +208,10 @@ def test_output_is_capped(tmp_path: Path, isolation: str) -> None:
 
 
 def test_endless_loop_is_stopped_and_the_next_image_works(tmp_path: Path) -> None:
-    code = "def main(context):\n    while context['data'] == 'loop':\n        pass\n    context['done'] = True\n"
+    code = (
+        "def main(context):\n    while context['data'] == 'loop':\n        pass\n"
+        "    context['done'] = True\n"
+    )
     runner = runner_for(tmp_path, {"spin.py": code}, timeout=1)
     stuck = runner.analyze(real_image(), "loop")
     assert "no answer within 1 s" in stuck["errors"][0] and "restarts" in stuck["errors"][0]
@@ -187,7 +235,11 @@ def test_wild_allocation_is_a_memory_error(tmp_path: Path) -> None:
 
 
 def test_a_crash_costs_one_image(tmp_path: Path) -> None:
-    code = "import os\n\ndef main(context):\n    if context['data'] == 'crash':\n        os._exit(7)\n    context['alive'] = True\n"
+    code = (
+        "import os\n\ndef main(context):\n"
+        "    if context['data'] == 'crash':\n        os._exit(7)\n"
+        "    context['alive'] = True\n"
+    )
     runner = runner_for(tmp_path, {"die.py": code})
     assert "exited (code 7)" in runner.analyze(real_image(), "crash")["errors"][0]
     assert runner.analyze(real_image(), "ok")["alive"] is True
@@ -195,7 +247,10 @@ def test_a_crash_costs_one_image(tmp_path: Path) -> None:
 
 
 def test_global_data_survives_a_restart(tmp_path: Path) -> None:
-    code = "def main(context):\n    g = context['globalData']\n    g['n'] = g.get('n', 0) + 1\n    if context['data'] == 'loop':\n        while True:\n            pass\n"
+    code = (
+        "def main(context):\n    g = context['globalData']\n    g['n'] = g.get('n', 0) + 1\n"
+        "    if context['data'] == 'loop':\n        while True:\n            pass\n"
+    )
     runner = runner_for(tmp_path, {"g.py": code}, timeout=0.5)
     runner.analyze(real_image(), "ok")
     runner.analyze(real_image(), "loop")  # its increment is lost with the killed child

@@ -23,8 +23,8 @@ def main(context):
 
 def verdict(tmp_path: Path, evaluate: str) -> bool | None:
     flow = f"flow:\n  - {{type: code, name: find, file: find.py}}\n  - {evaluate}\n"
-    runner = FlowRunner(load_project(write_project(tmp_path / "p", flow, {"find.py": FIND})))
-    return runner.analyze(real_image())["result"]
+    with FlowRunner(load_project(write_project(tmp_path / "p", flow, {"find.py": FIND}))) as runner:
+        return runner.analyze(real_image())["result"]
 
 
 @pytest.mark.parametrize(
@@ -50,9 +50,18 @@ def test_single_rules(tmp_path: Path, rules: str, ok: bool) -> None:
 
 def test_combine_and_or(tmp_path: Path) -> None:
     fire, quiet = "{kind: score}", "{kind: score, at_least: 0.9}"
-    assert verdict(tmp_path / "a", f"{{type: evaluate, combine: any, rules: [{fire}, {quiet}]}}") is False
-    assert verdict(tmp_path / "b", f"{{type: evaluate, combine: all, rules: [{fire}, {quiet}]}}") is True
-    assert verdict(tmp_path / "c", f"{{type: evaluate, combine: all, rules: [{fire}, {fire}]}}") is False
+    assert (
+        verdict(tmp_path / "a", f"{{type: evaluate, combine: any, rules: [{fire}, {quiet}]}}")
+        is False
+    )
+    assert (
+        verdict(tmp_path / "b", f"{{type: evaluate, combine: all, rules: [{fire}, {quiet}]}}")
+        is True
+    )
+    assert (
+        verdict(tmp_path / "c", f"{{type: evaluate, combine: all, rules: [{fire}, {fire}]}}")
+        is False
+    )
 
 
 def test_default_when_no_rule_fires(tmp_path: Path) -> None:

@@ -9,15 +9,18 @@ import cv2
 import numpy as np
 import pytest
 
-from inspekt import FlowRunner, ProjectError, load_project
-from tests.conftest import real_image, write_project
+from inspekt import Inspector, ProjectError, load_project
+from tests.conftest import inspect, real_image, write_project
 
 VERDICT = "def main(context):\n    context['result'] = context['data'] == 'ok'\n"
 
 
-def saver_runner(tmp_path: Path, options: str) -> FlowRunner:
-    flow = f"flow:\n  - {{type: code, name: verdict, file: v.py}}\n  - {{type: image_saver, name: saver, {options}}}\n"
-    return FlowRunner(load_project(write_project(tmp_path / "p", flow, {"v.py": VERDICT})))
+def saver_inspector(tmp_path: Path, options: str) -> Inspector:
+    flow = (
+        "flow:\n  - {type: code, name: verdict, file: v.py}\n"
+        f"  - {{type: image_saver, name: saver, {options}}}\n"
+    )
+    return Inspector(load_project(write_project(tmp_path / "p", flow, {"v.py": VERDICT})))
 
 
 def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -29,13 +32,19 @@ def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyp
 
 @pytest.mark.parametrize(
     ("when", "saved"),
-    [("nok", ["nok_001_bad_.._x.png"]), ("ok", ["ok_001_ok.png"]), ("all", ["nok_002_bad_.._x.png", "ok_001_ok.png"])],
+    [
+        ("nok", ["nok_001_bad_.._x.png"]),
+        ("ok", ["ok_001_ok.png"]),
+        ("all", ["nok_002_bad_.._x.png", "ok_001_ok.png"]),
+    ],
 )
 def test_saves_by_verdict_with_the_pattern(tmp_path: Path, when: str, saved: list[str]) -> None:
-    runner = saver_runner(tmp_path, f"when: {when}, pattern: '{{result}}_{{counter:03d}}_{{data}}'")
-    runner.analyze(real_image(), "ok")
-    runner.analyze(real_image(), "bad/../x")
-    runner.close()
+    inspector = saver_inspector(
+        tmp_path, f"when: {when}, pattern: '{{result}}_{{counter:03d}}_{{data}}'"
+    )
+    inspect(inspector, real_image(), "ok")
+    inspect(inspector, real_image(), "bad/../x")
+    inspector.close()
     assert sorted(p.name for p in (tmp_path / "p" / "saved").iterdir()) == saved
 
 
@@ -47,54 +56,58 @@ flow:
   - {type: image_saver, name: raw, when: all, image: input, folder: raw}
   - {type: image_saver, name: seen, when: all, image: annotated, folder: seen, format: jpg}
 """
-    runner = FlowRunner(load_project(write_project(tmp_path / "p", flow, {"v.py": VERDICT})))
+    inspector = Inspector(load_project(write_project(tmp_path / "p", flow, {"v.py": VERDICT})))
     image = real_image()
-    runner.analyze(image, "ok")
-    runner.close()
+    inspect(inspector, image, "ok")
+    inspector.close()
     raw = cv2.imread(str(next((tmp_path / "p" / "raw").iterdir())))
     assert np.array_equal(raw, image)
     assert cv2.imread(str(next((tmp_path / "p" / "seen").glob("*.jpg")))).shape == (80, 100, 3)
 
 
 def test_retention_by_count_and_size(tmp_path: Path) -> None:
-    runner = saver_runner(tmp_path / "count", "when: all, max_files: 3")
+    inspector = saver_inspector(tmp_path / "count", "when: all, max_files: 3")
     for _ in range(7):
-        runner.analyze(real_image(), "ok")
-    runner.close()
+        inspect(inspector, real_image(), "ok")
+    inspector.close()
     kept = sorted(p.name for p in (tmp_path / "count" / "p" / "saved").iterdir())
     assert [name.split("_")[1] for name in kept] == ["000005", "000006", "000007"]
 
     one_image = len(cv2.imencode(".png", real_image())[1])
-    runner = saver_runner(tmp_path / "size", f"when: all, max_files: null, max_megabytes: {2.5 * one_image / 2**20}")
+    inspector = saver_inspector(
+        tmp_path / "size", f"when: all, max_files: null, max_megabytes: {2.5 * one_image / 2**20}"
+    )
     for _ in range(6):
-        runner.analyze(real_image(), "ok")
-    runner.close()
+        inspect(inspector, real_image(), "ok")
+    inspector.close()
     assert len(list((tmp_path / "size" / "p" / "saved").iterdir())) == 2
 
 
 def test_retention_counts_what_an_earlier_run_left(tmp_path: Path) -> None:
     for _ in range(2):
-        runner = saver_runner(tmp_path, "when: all, max_files: 4, pattern: '{time:%H%M%S%f}_{counter}'")
+        inspector = saver_inspector(
+            tmp_path, "when: all, max_files: 4, pattern: '{time:%H%M%S%f}_{counter}'"
+        )
         for _ in range(3):
-            runner.analyze(real_image(), "ok")
-        runner.close()
+            inspect(inspector, real_image(), "ok")
+        inspector.close()
     assert len(list((tmp_path / "p" / "saved").iterdir())) == 4
 
 
 def test_a_failing_disk_is_reported_and_analysis_goes_on(tmp_path: Path) -> None:
-    runner = saver_runner(tmp_path, "when: all, folder: blocked")
+    inspector = saver_inspector(tmp_path, "when: all, folder: blocked")
     (tmp_path / "p" / "blocked").write_text("a file where the folder should be")
-    first = runner.analyze(real_image(), "ok")
+    first = inspect(inspector, real_image(), "ok")
     assert first["result"] is True
-    wait_for(lambda: runner.project.modules[1].worker.status().failed >= 1)
-    later = runner.analyze(real_image(), "ok")
+    wait_for(lambda: inspector.project.modules[1].worker.status().failed >= 1)
+    later = inspect(inspector, real_image(), "ok")
     assert later["result"] is True
     assert any("image saver 'saver'" in e and "failing" in e for e in later["errors"])
-    runner.close()
+    inspector.close()
 
 
 def test_bad_pattern_is_a_project_error(tmp_path: Path) -> None:
     with pytest.raises(ProjectError, match="pattern"):
-        saver_runner(tmp_path / "a", "pattern: '{nope}'")
+        saver_inspector(tmp_path / "a", "pattern: '{nope}'")
     with pytest.raises(ProjectError, match="pattern"):
-        saver_runner(tmp_path / "b", "pattern: 'sub/{counter}'")
+        saver_inspector(tmp_path / "b", "pattern: 'sub/{counter}'")

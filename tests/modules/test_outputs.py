@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from inspekt import FlowRunner, load_project
-from tests.conftest import free_port, write_project
+from inspekt import Inspector, load_project
+from tests.conftest import free_port, inspect, write_project
 
 IMAGE = np.zeros((16, 16, 3), np.uint8)
 
 
-def runner_with(tmp_path: Path, output: str) -> FlowRunner:
-    return FlowRunner(load_project(write_project(tmp_path / "p", f"flow:\n  - {output}\n")))
+def inspector_with(tmp_path: Path, output: str) -> Inspector:
+    return Inspector(load_project(write_project(tmp_path / "p", f"flow:\n  - {output}\n")))
 
 
 def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -50,60 +50,66 @@ def start_http(port: int) -> ThreadingHTTPServer:
 def test_webhook_delivers_in_order_after_an_outage(tmp_path: Path) -> None:
     Receiver.received = []
     port = free_port()
-    runner = runner_with(tmp_path, f"{{type: webhook, name: hook, url: 'http://127.0.0.1:{port}/inspections'}}")
-    down = runner.analyze(IMAGE, "0")  # nobody listens yet
-    wait_for(lambda: runner.project.modules[0].worker.status().failing)
-    reported = runner.analyze(IMAGE, "1")
+    inspector = inspector_with(tmp_path, f"{{type: webhook, name: hook, url: 'http://127.0.0.1:{port}/inspections'}}")
+    down = inspect(inspector, IMAGE, "0")  # nobody listens yet
+    wait_for(lambda: inspector.project.modules[0].worker.status().failing)
+    reported = inspect(inspector, IMAGE, "1")
     assert any("output 'hook'" in e and "failing" in e for e in reported["errors"])
     assert down["result"] is None
     server = start_http(port)
     try:
-        runner.analyze(IMAGE, "2")
+        inspect(inspector, IMAGE, "2")
         wait_for(lambda: len(Receiver.received) == 3)
         assert [m["data"] for m in Receiver.received] == ["0", "1", "2"]
         assert "image" not in Receiver.received[0] and "imageShape" in Receiver.received[0]
     finally:
-        runner.close()
+        inspector.close()
         server.shutdown()
 
 
 def test_bounded_backlog_drops_the_oldest_and_says_so(tmp_path: Path) -> None:
     port = free_port()
-    runner = runner_with(tmp_path, f"{{type: webhook, name: hook, backlog: 2, url: 'http://127.0.0.1:{port}/'}}")
-    contexts = [runner.analyze(IMAGE, str(i)) for i in range(6)]
+    inspector = inspector_with(tmp_path, f"{{type: webhook, name: hook, backlog: 2, url: 'http://127.0.0.1:{port}/'}}")
+    contexts = [inspect(inspector, IMAGE, str(i)) for i in range(6)]
     assert any("dropped (backlog full)" in e for c in contexts for e in c["errors"])
-    assert runner.project.modules[0].worker.status().pending <= 2
+    assert inspector.project.modules[0].worker.status().pending <= 2
     started = time.monotonic()
-    runner.close()
+    inspector.close()
     assert time.monotonic() - started < 10
 
 
 def test_tcp_output_reconnects_when_the_listener_comes_back(tmp_path: Path) -> None:
     port = free_port()
-    runner = runner_with(tmp_path, f"{{type: tcp, name: plc, host: 127.0.0.1, port: {port}, fields: [data, result]}}")
-    runner.analyze(IMAGE, "first")  # listener down
-    wait_for(lambda: runner.project.modules[0].worker.status().failing)
+    inspector = inspector_with(
+        tmp_path, f"{{type: tcp, name: plc, host: 127.0.0.1, port: {port}, fields: [data, result]}}"
+    )
+    inspect(inspector, IMAGE, "first")  # listener down
+    wait_for(lambda: inspector.project.modules[0].worker.status().failing)
     lines: list[dict] = []
     with socket.socket() as listener:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", port))
         listener.listen()
-        runner.analyze(IMAGE, "second")
+        inspect(inspector, IMAGE, "second")
         connection, _ = listener.accept()
         with connection, connection.makefile("r") as stream:
             connection.settimeout(20)
             for _ in range(2):
                 lines.append(json.loads(stream.readline()))
     assert lines == [{"data": "first", "result": None}, {"data": "second", "result": None}]
-    runner.close()
+    inspector.close()
 
 
 def test_file_log_appends_and_rotates(tmp_path: Path) -> None:
-    runner = runner_with(tmp_path, "{type: file_log, name: log, path: logs/x.jsonl, max_megabytes: 0.001}")
+    inspector = inspector_with(
+        tmp_path, "{type: file_log, name: log, path: logs/x.jsonl, max_megabytes: 0.001}"
+    )
     for i in range(5):
-        runner.analyze(IMAGE, str(i))
-    runner.close()
+        inspect(inspector, IMAGE, str(i))
+    inspector.close()
     log = tmp_path / "p" / "logs" / "x.jsonl"
     rotated = log.with_name("x.jsonl.1")
-    records = [json.loads(line) for path in (rotated, log) for line in path.read_text().splitlines()]
+    records = [
+        json.loads(line) for path in (rotated, log) for line in path.read_text().splitlines()
+    ]
     assert [r["data"] for r in records][-1] == "4" and rotated.exists()

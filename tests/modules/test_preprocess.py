@@ -14,13 +14,18 @@ from inspekt import FlowRunner, load_project
 from tests.conftest import Server, decode, encode, real_image, write_project
 
 
-def run_flow(tmp_path: Path, flow: str, image: np.ndarray, files: dict[str, str] | None = None) -> dict:
-    return FlowRunner(load_project(write_project(tmp_path / "p", flow, files))).analyze(image)
+def run_flow(
+    tmp_path: Path, flow: str, image: np.ndarray, files: dict[str, str] | None = None
+) -> dict:
+    with FlowRunner(load_project(write_project(tmp_path / "p", flow, files))) as runner:
+        return runner.analyze(image)
 
 
 def test_crop(tmp_path: Path) -> None:
     image = real_image()
-    context = run_flow(tmp_path, "flow:\n  - {type: crop, x: 100, y: 50, width: 200, height: 120}\n", image)
+    context = run_flow(
+        tmp_path, "flow:\n  - {type: crop, x: 100, y: 50, width: 200, height: 120}\n", image
+    )
     assert np.array_equal(context["image"], image[50:170, 100:300])
     assert context["imageShape"] == {"height": 120, "width": 200}
 
@@ -28,10 +33,16 @@ def test_crop(tmp_path: Path) -> None:
 def test_crop_is_clipped_and_outside_is_an_error(tmp_path: Path) -> None:
     image = real_image()
     h, w = image.shape[:2]
-    context = run_flow(tmp_path, f"flow:\n  - {{type: crop, x: {w - 10}, y: 0, width: 500, height: 20}}\n", image)
+    context = run_flow(
+        tmp_path, f"flow:\n  - {{type: crop, x: {w - 10}, y: 0, width: 500, height: 20}}\n", image
+    )
     assert context["image"].shape == (20, 10, 3)
-    context = run_flow(tmp_path / "b", f"flow:\n  - {{type: crop, x: {w}, y: 0, width: 5, height: 5}}\n", image)
-    assert "outside" in context["error"] and context["result"] is None
+    context = run_flow(
+        tmp_path / "b", f"flow:\n  - {{type: crop, x: {w}, y: 0, width: 5, height: 5}}\n", image
+    )
+    assert (
+        context["error"] is True and "outside" in context["errors"][0] and context["result"] is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -46,8 +57,14 @@ def test_resize(tmp_path: Path, options: str, shape: tuple[int, int]) -> None:
 
 def test_rotate_quarter_turns_are_exact(tmp_path: Path) -> None:
     image = real_image()
-    for angle, expected in ((90, np.rot90(image, 1)), (-90, np.rot90(image, 3)), (180, image[::-1, ::-1])):
-        context = run_flow(tmp_path / str(angle), f"flow:\n  - {{type: rotate, angle: {angle}}}\n", image)
+    for angle, expected in (
+        (90, np.rot90(image, 1)),
+        (-90, np.rot90(image, 3)),
+        (180, image[::-1, ::-1]),
+    ):
+        context = run_flow(
+            tmp_path / str(angle), f"flow:\n  - {{type: rotate, angle: {angle}}}\n", image
+        )
         assert np.array_equal(context["image"], expected)
         assert context["angle"] == angle
 
@@ -70,7 +87,9 @@ def test_flip(tmp_path: Path, direction: str, flip: int) -> None:
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_grayscale(tmp_path: Path, channels: int) -> None:
-    context = run_flow(tmp_path, f"flow:\n  - {{type: grayscale, channels: {channels}}}\n", real_image())
+    context = run_flow(
+        tmp_path, f"flow:\n  - {{type: grayscale, channels: {channels}}}\n", real_image()
+    )
     out = context["image"]
     assert out.ndim == (2 if channels == 1 else 3)
     if channels == 3:
@@ -84,7 +103,11 @@ def test_normalize_stretch_and_clahe_raise_contrast(tmp_path: Path) -> None:
     out = run_flow(tmp_path / "c", "flow:\n  - {type: normalize, method: clahe}\n", dull)["image"]
     detail = lambda image: cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_32F).var()  # noqa: E731
     assert detail(out) > detail(dull) * 1.5
-    out = run_flow(tmp_path / "lin", "flow:\n  - {type: normalize, method: linear, alpha: 2, beta: -10}\n", dull)["image"]
+    out = run_flow(
+        tmp_path / "lin",
+        "flow:\n  - {type: normalize, method: linear, alpha: 2, beta: -10}\n",
+        dull,
+    )["image"]
     assert int(out[0, 0, 0]) == min(255, max(0, 2 * int(dull[0, 0, 0]) - 10))
 
 
@@ -107,8 +130,10 @@ flow:
   - {type: code, name: box, file: box.py}
 """
     server = serve(write_project(tmp_path / "p", flow, {"box.py": BOX}))
-    response = requests.post(f"{server.url}/analyze_image?response_type=annotated_image&context_in_body",
-                             data=encode(real_image()))
+    response = requests.post(
+        f"{server.url}/analyze_image?response_type=annotated_image&context_in_body",
+        data=encode(real_image()),
+    )
     split = int(response.headers["ImageLen"])
     annotated = decode(response.content[:split])
     import json

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..errors import ImageError
-from ..imageio import decode_image, image_from_raw, image_from_shared_memory
+from ..imaging.io import decode_image, image_from_raw, image_from_shared_memory
 from ..types import Image
 from .auth import check_api_key
 from .body import is_multipart, read_body, read_form_image
@@ -27,7 +27,13 @@ router = APIRouter()
 
 
 def _query(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
 
 
 # Parameters are documented for /openapi.json only: declaring them to FastAPI would
@@ -51,7 +57,9 @@ def _service(request: Request) -> InspectionService:
     return service
 
 
-async def _run(service: InspectionService, load: Callable[[], Image], params: AnalyzeParams) -> Response:
+async def _run(
+    service: InspectionService, load: Callable[[], Image], params: AnalyzeParams
+) -> Response:
     answer = await service.inspect(load, params)
     return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from starlette.datastructures import UploadFile
@@ -56,19 +56,24 @@ class FormImage:
     fields: dict[str, str]
 
 
-async def read_form_image(request: Request, body: bytes) -> FormImage:
-    """Find the ``file``/``image``/``array`` part in an already size-checked body."""
+async def read_form_image(
+    request: Request, body: bytes, spool_max_size: int | None = None
+) -> FormImage:
+    """Find the ``file``/``image``/``array`` part in an already size-checked body.
 
-    async def replay() -> AsyncIterator[bytes]:
+    The body is already in memory, so file parts stay there too (``spool_max_size``
+    None). Starlette's default spools parts over 1 MB to a temporary file, written
+    and read back on threadpool threads; the benchmark passes that size to measure
+    what keeping them costs.
+    """
+
+    async def replay() -> AsyncGenerator[bytes, None]:
         yield body
 
     parser = MultiPartParser(
         request.headers, replay(), max_files=4, max_fields=32, max_part_size=len(body) + 1
     )
-    # The body is already in memory: keep file parts there too. Starlette's default
-    # spools parts over 1 MB to a temporary file, written and read back on threadpool
-    # threads.
-    parser.spool_max_size = len(body) + 1
+    parser.spool_max_size = len(body) + 1 if spool_max_size is None else spool_max_size
     try:
         form = await parser.parse()
     except MultiPartException as exc:
@@ -83,4 +88,6 @@ async def read_form_image(request: Request, body: bytes) -> FormImage:
         else:
             continue
         return FormImage(part=part, data=data, fields=fields)
-    raise ImageError(f"multipart form has no image part: expected one named {', '.join(_IMAGE_PARTS)}")
+    raise ImageError(
+        f"multipart form has no image part: expected one named {', '.join(_IMAGE_PARTS)}"
+    )

@@ -15,12 +15,10 @@ from starlette.responses import JSONResponse, Response
 
 from ..errors import (
     AuthError,
-    FlowError,
     ImageError,
     ImageTooLargeError,
     InspektError,
     OverloadedError,
-    ProjectError,
     RequestError,
     RequestTimeoutError,
     StopKeyError,
@@ -38,8 +36,9 @@ _STATUS: dict[type[InspektError], tuple[int, str]] = {
     StopKeyError: (403, "forbidden"),
     RequestTimeoutError: (408, "request_timeout"),
     OverloadedError: (503, "overloaded"),
-    ProjectError: (500, "project_error"),
-    FlowError: (500, "flow_error"),
+    # The project is loaded before the server listens, and module failures are
+    # recorded in the context (error: true), so neither reaches a client as an
+    # exception; anything else inspekt raises on purpose is a 500 that says what.
     InspektError: (500, "error"),
 }
 
@@ -53,10 +52,7 @@ def error_response(
 
 async def handle_inspekt_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InspektError)
-    for cls in type(exc).__mro__:
-        if cls in _STATUS:
-            status, code = _STATUS[cls]
-            break
+    status, code = next(_STATUS[cls] for cls in type(exc).__mro__ if cls in _STATUS)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, OverloadedError) else None
     if status >= 500 and headers is None:
         log.error("%s %s: %s", request.method, request.url.path, exc.message)

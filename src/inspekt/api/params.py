@@ -70,7 +70,7 @@ def parse_analyze_params(
         )
     form = form or {}
     return AnalyzeParams(
-        response_type=response_type,  # type: ignore[arg-type]
+        response_type=response_type,
         context_in_body=parse_flag(query, "context_in_body"),
         data=query.get("data"),
         api_key=query.get("api_key"),

@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from ..flow.context import context_to_json
-from ..imageio import encode_png
-from ..render import annotated_image, heatmap_image
-from ..types import Context, Image
+from ..context import context_to_json
+from ..imaging.io import encode_png
+from ..results import Inspection
 from .params import ResponseType
 
 __all__ = ["Answer", "build_answer"]
@@ -30,21 +29,14 @@ class Answer:
     headers: dict[str, str]
 
 
-def response_image(context: Context, response_type: ResponseType) -> Image:
-    image: Image = context["image"]
-    if response_type == "heatmap":
-        return heatmap_image(image, context.get("heatmap"))
-    if response_type == "annotated_image":
-        return annotated_image(image, context.get("heatmap"), context.get("detectedRectangles") or [])
-    return image
-
-
-def build_answer(context: Context, response_type: ResponseType, context_in_body: bool) -> Answer:
+def build_answer(
+    inspection: Inspection, response_type: ResponseType, context_in_body: bool
+) -> Answer:
     """Encode what the client asked for; all of it is CPU work for a worker thread."""
-    payload = context_to_json(context)
+    payload = context_to_json(inspection.context)
     if response_type == "context":
         return Answer(payload, "application/json", {})
-    png = encode_png(response_image(context, response_type))
+    png = encode_png(inspection.image(response_type))
     headers = {"Access-Control-Expose-Headers": EXPOSED_HEADERS}
     if context_in_body:
         headers["ImageLen"] = str(len(png))

@@ -9,13 +9,11 @@ of piling up threads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import OverloadedError
-from ..flow import FlowRunner
-from ..imageio import encode_png
-from ..types import Image
+from ..imaging.io import encode_png
+from ..inspection import ImageSource, InspectionOptions, Inspector, LastImage
 from .params import AnalyzeParams
 from .responses import Answer, build_answer
 from .settings import ServerSettings
@@ -24,16 +22,19 @@ __all__ = ["InspectionService"]
 
 
 class InspectionService:
-    def __init__(self, runner: FlowRunner, settings: ServerSettings) -> None:
-        self.runner = runner
+    """The API's side of the inspection seam: admission, worker threads, encoding the answer."""
+
+    def __init__(self, inspector: Inspector, settings: ServerSettings) -> None:
+        self.inspector = inspector
         self.settings = settings
         self._executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="inspekt-analyze"
         )
-        self._last_image: Image | None = None
+        self._last = LastImage()
+        inspector.subscribe(self._last)
         self._admitted = 0  # only touched on the event loop: no lock needed
 
-    async def inspect(self, load_image: Callable[[], Image], params: AnalyzeParams) -> Answer:
+    async def inspect(self, source: ImageSource, params: AnalyzeParams) -> Answer:
         """Decode, analyse and encode on a worker thread; refuse when the queue is full."""
         if self._admitted >= self.settings.max_queue:
             raise OverloadedError(
@@ -43,19 +44,17 @@ class InspectionService:
         self._admitted += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._inspect, load_image, params)
+            return await loop.run_in_executor(self._executor, self._inspect, source, params)
         finally:
             self._admitted -= 1
 
-    def _inspect(self, load_image: Callable[[], Image], params: AnalyzeParams) -> Answer:
-        image = load_image()
-        context = self.runner.analyze(image, params.data)
-        self._last_image = context["image"]
-        return build_answer(context, params.response_type, params.context_in_body)
+    def _inspect(self, source: ImageSource, params: AnalyzeParams) -> Answer:
+        inspection = self.inspector.inspect(source, InspectionOptions(data=params.data))
+        return build_answer(inspection, params.response_type, params.context_in_body)
 
     async def last_image_png(self) -> bytes | None:
         """The image the last analysis ended with, as PNG (None before the first)."""
-        image = self._last_image
+        image = self._last.image
         if image is None:
             return None
         loop = asyncio.get_running_loop()

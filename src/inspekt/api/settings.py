@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..imageio import ImageLimits
+from ..imaging.io import ImageLimits
 
 __all__ = ["API_COMPAT_VERSION", "ServerSettings"]
 

@@ -1,4 +1,8 @@
-"""Measuring anomaly detectors: metrics and an MVTec-layout dataset loader."""
+"""Measuring models: dataset readers, metrics, and each task's evaluation and report.
+
+Nothing here runs a flow: a trainable module scores the images itself and feeds
+the evaluator, so the numbers are exactly what the flow would produce.
+"""
 
 from __future__ import annotations
 

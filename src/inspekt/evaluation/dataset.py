@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ..imageio import list_images
+from ..errors import DatasetError
+from ..imaging.io import list_images
 
 
 def read_image(path: Path, grayscale: bool = False) -> npt.NDArray[np.uint8]:
@@ -26,15 +28,15 @@ def read_image(path: Path, grayscale: bool = False) -> npt.NDArray[np.uint8]:
     flag = cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR
     image = cv2.imread(str(path), flag)
     if image is None:
-        raise ValueError(f"{path}: cannot be decoded as an image")
-    return image
+        raise DatasetError(f"{path}: cannot be decoded as an image")
+    return cast(npt.NDArray[np.uint8], image)  # cv2's stubs do not say imread gives uint8
 
 
 def read_mask(path: Path) -> npt.NDArray[np.uint8]:
     """A mask as 0/1 uint8."""
     mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if mask is None:
-        raise ValueError(f"{path}: cannot be decoded as a mask")
+        raise DatasetError(f"{path}: cannot be decoded as a mask")
     return (mask > 0).astype(np.uint8)
 
 
@@ -76,7 +78,7 @@ def load_mvtec(root: str | Path) -> MvtecDataset:
     root = Path(root)
     train = _images(root / "train" / "good")
     if not train:
-        raise ValueError(f"{root / 'train' / 'good'}: no images")
+        raise DatasetError(f"{root / 'train' / 'good'}: no images")
     samples = []
     test_root = root / "test"
     folders = sorted(p for p in test_root.iterdir() if p.is_dir()) if test_root.is_dir() else []
@@ -86,5 +88,5 @@ def load_mvtec(root: str | Path) -> MvtecDataset:
             mask = root / "ground_truth" / folder.name / f"{path.stem}_mask.png"
             samples.append(Sample(path, label, folder.name, mask if mask.is_file() else None))
     if not samples:
-        raise ValueError(f"{test_root}: no test images")
+        raise DatasetError(f"{test_root}: no test images")
     return MvtecDataset(root, tuple(train), tuple(samples))

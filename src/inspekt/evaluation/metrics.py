@@ -7,13 +7,15 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import DatasetError
+
 ArrayLike = Sequence[float] | npt.NDArray[np.generic]
 
 
 def _binary(labels: ArrayLike) -> npt.NDArray[np.bool_]:
     array = np.asarray(labels).ravel()
     if not np.isin(array, (0, 1)).all():
-        raise ValueError("labels must be 0 (good) or 1 (defect)")
+        raise DatasetError("labels must be 0 (good) or 1 (defect)")
     return array.astype(bool)
 
 
@@ -25,11 +27,11 @@ def auroc(labels: ArrayLike, scores: ArrayLike) -> float:
     positive = _binary(labels)
     values = np.asarray(scores, dtype=np.float64).ravel()
     if positive.shape != values.shape:
-        raise ValueError("labels and scores differ in length")
+        raise DatasetError("labels and scores differ in length")
     n_pos = int(positive.sum())
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError("AUROC needs both good and defect samples")
+        raise DatasetError("AUROC needs both good and defect samples")
     order = np.argsort(values, kind="mergesort")
     sorted_values = values[order]
     # Average rank of each run of equal values.
@@ -47,10 +49,10 @@ def pixel_auroc(
 ) -> float:
     """AUROC over every pixel of every image (masks nonzero = defect), as in MVTec AD."""
     if len(masks) != len(maps):
-        raise ValueError("one mask per map is needed")
+        raise DatasetError("one mask per map is needed")
     for mask, heat in zip(masks, maps, strict=True):
         if mask.shape != heat.shape:
-            raise ValueError(f"mask {mask.shape} and map {heat.shape} differ in size")
+            raise DatasetError(f"mask {mask.shape} and map {heat.shape} differ in size")
     labels = np.concatenate([(np.asarray(m) > 0).ravel() for m in masks]).astype(np.uint8)
     values = np.concatenate([np.asarray(h, dtype=np.float32).ravel() for h in maps])
     return auroc(labels, values)

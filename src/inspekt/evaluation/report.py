@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from ..imageio import read_image_file
-from ..render import annotated_image
-from .anomaly_eval import AnomalyEvaluation, ScoredSample
+from ..imaging.io import read_image_file
+from ..imaging.render import annotated_image
+
+if TYPE_CHECKING:
+    from .anomaly import AnomalyEvaluation, ScoredSample
 
 __all__ = ["write_report"]
 
 WORST = 5
 
 
-def write_report(evaluation: AnomalyEvaluation, maps: dict[Path, np.ndarray], folder: Path) -> list[Path]:
+def write_report(evaluation: AnomalyEvaluation, folder: Path) -> list[Path]:
     """Write the plots, the worst misses and metrics.json; returns the files written."""
     import matplotlib
 
     matplotlib.use("Agg")
     folder.mkdir(parents=True, exist_ok=True)
-    written = [_roc_curve(evaluation, folder / "roc.png"), _histogram(evaluation, folder / "scores.png")]
-    written += _worst_misses(evaluation, maps, folder / "worst")
+    written = [
+        _roc_curve(evaluation, folder / "roc.png"),
+        _histogram(evaluation, folder / "scores.png"),
+    ]
+    written += _worst_misses(evaluation, folder / "worst")
     metrics = folder / "metrics.json"
     metrics.write_text(json.dumps(evaluation.as_json(), indent=2) + "\n", encoding="utf-8")
     return [*written, metrics]
@@ -66,7 +72,12 @@ def _histogram(evaluation: AnomalyEvaluation, path: Path) -> Path:
     for label, name in ((0, "good"), (1, "defect")):
         values = [s.score for s in evaluation.samples if s.sample.label == label]
         if values:
-            axes.hist(values, bins=bins, alpha=0.6, label=f"{name} ({len(values)})")
+            axes.hist(
+                values,
+                bins=bins,  # type: ignore[arg-type]  # takes any array; the stubs say Sequence
+                alpha=0.6,
+                label=f"{name} ({len(values)})",
+            )
     axes.axvline(evaluation.threshold, color="black", linestyle="--", label="threshold")
     axes.set(xlabel="score", ylabel="images", title="Scores")
     axes.legend()
@@ -76,20 +87,24 @@ def _histogram(evaluation: AnomalyEvaluation, path: Path) -> Path:
     return path
 
 
-def _worst_misses(evaluation: AnomalyEvaluation, maps: dict[Path, np.ndarray], folder: Path) -> list[Path]:
+def _worst_misses(evaluation: AnomalyEvaluation, folder: Path) -> list[Path]:
     """Defects scored lowest and good images scored highest, with their heat."""
     defects = sorted((s for s in evaluation.samples if s.sample.label == 1), key=lambda s: s.score)
     goods = sorted((s for s in evaluation.samples if s.sample.label == 0), key=lambda s: -s.score)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind, group in (("defect_scored_low", defects[:WORST]), ("good_scored_high", goods[:WORST])):
+    for kind, group in (
+        ("defect_scored_low", defects[:WORST]),
+        ("good_scored_high", goods[:WORST]),
+    ):
         for rank, scored in enumerate(group, 1):
-            heat = maps.get(scored.sample.path)
+            heat = evaluation.maps.get(scored.sample.path)
             if heat is None:
                 continue
             image = read_image_file(scored.sample.path)
             overlay = annotated_image(image, np.clip(heat / (2 * evaluation.threshold), 0, 1), [])
-            name = f"{kind}_{rank}_{scored.sample.defect_type}_{scored.sample.path.stem}_{scored.score:.3f}.png"
+            sample = scored.sample
+            name = f"{kind}_{rank}_{sample.defect_type}_{sample.path.stem}_{scored.score:.3f}.png"
             cv2.imwrite(str(folder / name), overlay)
             written.append(folder / name)
     return written

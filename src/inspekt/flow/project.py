@@ -1,14 +1,16 @@
-"""Load a project directory: ``pekat_package.json`` + ``flow.yaml`` -> modules.
+"""Load a project directory: ``pekat_package.json`` + ``flow.yaml`` -> a tree of built modules.
 
 Every problem is reported as a :class:`~inspekt.errors.ProjectError` that names
 the file and the field, e.g. ``flow.yaml: flow[0] (code 'check').file: Field
-required`` — never a traceback.
+required`` — never a traceback. Loading builds modules without starting them;
+:class:`~inspekt.flow.runner.FlowRunner` opens them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +18,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import ProjectError
-from ..modules import Module, ModuleEnv, lookup
-from ..modules._registry import resolve
+from ..modules import Module, ModuleEnv, TrainableModule, build_modules, walk
+from ..modules.tree import describe_validation
 
 __all__ = [
     "FLOW_FILE",
     "PACKAGE_FILE",
     "PackageInfo",
     "Project",
-    "build_modules",
     "load_project",
     "validate_project",
 ]
@@ -44,50 +45,79 @@ class PackageInfo(BaseModel):
 
 @dataclass
 class Project:
-    """A loaded project: its folder, package info and the built modules in order."""
+    """A loaded project: its folder, package info and the built (not opened) flow."""
 
     path: Path
     package: PackageInfo
+    #: The top-level flow; gates and parallel branches hold the rest of the tree.
     modules: list[Module] = field(default_factory=list)
 
+    def walk(self) -> Iterator[Module]:
+        """Every module, nested ones included, in flow order."""
+        return walk(self.modules)
 
-def load_project(path: Path, *, allow_code: bool = True, load_models: bool = True) -> Project:
-    """Read, validate and build a project; raise ProjectError naming file and field.
+    def module(self, name: str) -> Module:
+        """The module with this name anywhere in the flow."""
+        for module in self.walk():
+            if module.name == name:
+                return module
+        raise ProjectError(f"{self.path}: no module named {name!r}")
 
-    ``load_models=False`` builds trainable modules without reading their models,
-    for training them.
-    """
+    def trainable(self, only: str | None = None) -> list[TrainableModule]:
+        """Trainable modules anywhere in the flow (or just ``only``).
+
+        Refuses when there are none.
+        """
+        modules = [m for m in self.walk() if isinstance(m, TrainableModule)]
+        if only is not None:
+            modules = [m for m in modules if m.name == only]
+            if not modules:
+                raise ProjectError(f"{self.path}: no trainable module named {only!r}")
+        if not modules:
+            raise ProjectError(f"{self.path}: the flow has no trainable module")
+        return modules
+
+
+def load_project(path: Path, *, allow_code: bool = True) -> Project:
+    """Read, validate and build a project; raise ProjectError naming file and field."""
     path = Path(path)
     if not path.is_dir():
         raise ProjectError(f"{path}: project folder not found")
     package = _load_package(path / PACKAGE_FILE)
     specs = _load_flow_specs(path / FLOW_FILE)
-    env = ModuleEnv(project_dir=path.resolve(), allow_code=allow_code, load_models=load_models)
-    modules = build_modules(specs, env)
-    _check_unique_names(modules)
-    return Project(path=path, package=package, modules=modules)
+    env = ModuleEnv(project_dir=path.resolve(), allow_code=allow_code)
+    project = Project(path=path, package=package, modules=build_modules(specs, env))
+    _check_unique_names(project)
+    return project
 
 
 def validate_project(path: Path) -> list[str]:
-    """Every problem of a project (files, modules, options, models), not just the first."""
+    """Every problem of a project (files, modules, options, models), not just the first.
+
+    Nothing is opened: no user code runs, no model is loaded, nothing starts.
+    """
     path = Path(path)
     problems: list[str] = []
     if not path.is_dir():
         return [f"{path}: project folder not found"]
     try:
-        _load_package(path / PACKAGE_FILE)
+        package = _load_package(path / PACKAGE_FILE)
     except ProjectError as exc:
         problems.append(exc.message)
+        package = PackageInfo(name="", version="")
     try:
         specs = _load_flow_specs(path / FLOW_FILE)
     except ProjectError as exc:
         return [*problems, exc.message]
     env = ModuleEnv(project_dir=path.resolve(), problems=problems)
-    modules = build_modules(specs, env)
+    project = Project(path=path, package=package, modules=build_modules(specs, env))
     try:
-        _check_unique_names(modules)
+        _check_unique_names(project)
     except ProjectError as exc:
         problems.append(exc.message)
+    for module in project.walk():
+        where = f"{module.env.location} ({module.type_id} '{module.name}')"
+        problems += [f"{where}: {problem}" for problem in module.problems()]
     return problems
 
 
@@ -101,7 +131,7 @@ def _load_package(file: Path) -> PackageInfo:
     try:
         return PackageInfo.model_validate(raw)
     except ValidationError as exc:
-        raise ProjectError(f"{file}: {_describe(exc)}") from exc
+        raise ProjectError(f"{file}: {describe_validation(exc)}") from exc
 
 
 def _load_flow_specs(file: Path) -> list[Any]:
@@ -123,58 +153,13 @@ def _load_flow_specs(file: Path) -> list[Any]:
     return list(raw.get("flow") or [])
 
 
-def build_modules(specs: list[Any], env: ModuleEnv) -> list[Module]:
-    """Validate each module spec against its type's options and build it.
-
-    Problems raise a ProjectError naming ``env.location[index]``, or are appended
-    to ``env.problems`` when the caller collects them (then the module is skipped).
-    """
-    modules = []
-    for index, spec in enumerate(specs):
-        try:
-            modules.append(_build_module(spec, env, f"{env.location}[{index}]", index))
-        except ProjectError as exc:
-            if env.problems is None:
-                raise
-            env.problems.append(exc.message)
-    return modules
-
-
-def _build_module(spec: Any, env: ModuleEnv, label: str, index: int) -> Module:
-    if not isinstance(spec, dict) or "type" not in spec:
-        raise ProjectError(f"{label}: each module needs a 'type' field")
-    try:
-        type_id = resolve(str(spec["type"]))
-    except ProjectError as exc:
-        raise ProjectError(f"{label}.type: {exc.message}") from exc
-    cls = lookup(type_id)
-    described = f"{label} ({type_id} '{spec['name']}')" if spec.get("name") else f"{label} ({type_id})"
-    try:
-        options = cls.options_model.model_validate({**spec, "type": type_id})
-    except ValidationError as exc:
-        raise ProjectError(f"{described}: {_describe(exc)}") from exc
-    try:
-        return cls(options, replace(env, location=label), index)
-    except ProjectError as exc:
-        if exc.message.startswith(env.location):  # a nested module already named itself
-            raise
-        raise ProjectError(f"{described}: {exc.message}") from exc
-
-
-def _check_unique_names(modules: list[Module]) -> None:
+def _check_unique_names(project: Project) -> None:
+    """Names identify modules in errors, timings and ``models/<name>``: unique across the tree."""
     seen: set[str] = set()
-    for module in modules:
+    for module in project.walk():
         if module.name in seen:
             raise ProjectError(f"{FLOW_FILE}: two modules are named {module.name!r}")
         seen.add(module.name)
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"]) or "(root)"
-        parts.append(f"{location}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

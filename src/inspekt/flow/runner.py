@@ -1,73 +1,38 @@
-"""Run a project's modules on one image and produce the finished context.
+"""Run a project's opened modules on one image and produce the finished context.
 
-The runner is synchronous and knows nothing about HTTP: the API calls it from
-a worker thread, the batch CLI calls it directly, and a serving replica could
-hold one. Each finished inspection is handed to the registered hooks (history,
-metrics) after the flow ran.
+The runner is synchronous and knows nothing about HTTP or where the image came
+from: :class:`~inspekt.inspection.Inspector` calls it for the API, the batch
+command and any other front end.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..modules import Module
-from ..types import Context, Image
-from .context import finish_context, new_context
+from ..context import finish_context, new_context
+from ..modules import close_modules, open_modules, run_modules
+from ..types import Closeable, Context, Image
 from .project import Project
 
-__all__ = ["FlowRunner", "InspectionHook", "close_modules", "run_modules"]
-
-log = logging.getLogger(__name__)
-
-#: Called with every finished context, on the analysing thread; must be quick.
-InspectionHook = Callable[[Context], None]
+__all__ = ["FlowRunner"]
 
 
-def run_modules(modules: Sequence[Module], context: Context) -> None:
-    """Run modules in order until one sets ``context['exit']``.
+class FlowRunner(Closeable):
+    """Holds an opened project and the state that lives as long as it runs (``globalData``).
 
-    A module that fails (not user code, which reports its own errors) marks the
-    context as errored and stops the branch: later modules would see a
-    half-done context.
+    Creating a runner opens every module of the project (threads, child
+    processes, model sessions); :meth:`close` — or leaving a ``with`` block —
+    stops them again.
     """
-    for module in modules:
-        if context.get("exit") or context["error"]:
-            return
-        try:
-            module.run(context)
-        except Exception as exc:
-            log.exception("module %s failed", module.name)
-            message = f"module '{module.name}' failed: {type(exc).__name__}: {exc}"
-            context["errors"].append(message)
-            context["error"] = message
-            return
-
-
-def close_modules(modules: Sequence[Module]) -> None:
-    """Close every module, logging (not raising) failures so all get closed."""
-    for module in modules:
-        try:
-            module.close()
-        except Exception:
-            log.exception("closing module %s failed", module.name)
-
-
-class FlowRunner:
-    """Holds a loaded project and the state that lives as long as the server."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self.global_data: dict[str, Any] = {}
-        self._hooks: list[InspectionHook] = []
         self._lock = threading.Lock()
-
-    def add_hook(self, hook: InspectionHook) -> None:
-        """Register a callable to receive every finished context."""
-        self._hooks.append(hook)
+        open_modules(project.modules)
+        self._open = True
 
     def analyze(self, image: Image, data: str | None = None) -> Context:
         """Run the flow on one image; returns the context with the image it left."""
@@ -77,13 +42,10 @@ class FlowRunner:
         with self._lock:
             run_modules(self.project.modules, context)
         finish_context(context, started)
-        for hook in self._hooks:
-            try:
-                hook(context)
-            except Exception:  # a broken recorder must not cost the line its answer
-                log.exception("inspection hook %r failed", hook)
         return context
 
     def close(self) -> None:
-        """Flush and stop every module's background work (savers, outputs)."""
-        close_modules(self.project.modules)
+        """Flush and stop every module's background work (savers, outputs, code processes)."""
+        if self._open:
+            self._open = False
+            close_modules(self.project.modules)

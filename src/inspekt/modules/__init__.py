@@ -1,4 +1,4 @@
-"""Flow module types. Importing this package registers every built-in type."""
+"""Flow module types, one file each. Importing this package registers every built-in type."""
 
 from __future__ import annotations
 
@@ -9,38 +9,59 @@ from . import (
     evaluate,
     file_log,
     flip,
+    gate,
     grayscale,
     image_saver,
     mask,
     normalize,
+    parallel,
     resize,
     rotate,
     tcp_output,
     webhook,
 )
-from ._registry import known_types, lookup, register
-from .base import Module, ModuleEnv, ModuleOptions, TrainableModule
+from .base import (
+    Evaluation,
+    Module,
+    ModuleEnv,
+    ModuleOptions,
+    TrainableModule,
+    TrainingData,
+    TrainingSources,
+)
+from .registry import known_types, lookup, module_type
+from .tree import build_modules, close_modules, open_modules, run_modules, walk
 
 __all__ = [
+    "Evaluation",
     "Module",
     "ModuleEnv",
     "ModuleOptions",
     "TrainableModule",
+    "TrainingData",
+    "TrainingSources",
     "anomaly",
+    "build_modules",
+    "close_modules",
     "code",
     "crop",
     "evaluate",
     "file_log",
     "flip",
+    "gate",
     "grayscale",
     "image_saver",
-    "mask",
-    "normalize",
-    "resize",
-    "rotate",
-    "tcp_output",
-    "webhook",
     "known_types",
     "lookup",
-    "register",
+    "mask",
+    "module_type",
+    "normalize",
+    "open_modules",
+    "parallel",
+    "resize",
+    "rotate",
+    "run_modules",
+    "tcp_output",
+    "walk",
+    "webhook",
 ]

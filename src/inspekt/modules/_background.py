@@ -55,8 +55,15 @@ class BackgroundWorker(Generic[T]):
         self._done = self._failed = self._dropped = 0
         self._last_error: str | None = None
         self._failing = False
-        self._thread = threading.Thread(target=self._loop, name=f"inspekt-{name}", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start delivering on the worker's own thread (items submitted before wait for it)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._loop, name=f"inspekt-{self.name}", daemon=True
+            )
+            self._thread.start()
 
     def submit(self, item: T) -> None:
         """Queue an item; drops (and counts) the oldest one when the backlog is full."""
@@ -65,7 +72,9 @@ class BackgroundWorker(Generic[T]):
                 # the head may be in flight right now: drop the oldest one still waiting
                 del self._items[1 if self._busy and len(self._items) > 1 else 0]
                 self._dropped += 1
-                log.warning("%s: backlog full (%d), dropped the oldest item", self.name, self._capacity)
+                log.warning(
+                    "%s: backlog full (%d), dropped the oldest item", self.name, self._capacity
+                )
             self._items.append(item)
             self._condition.notify()
 
@@ -79,6 +88,8 @@ class BackgroundWorker(Generic[T]):
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish the backlog (within ``timeout``), then stop the thread."""
+        if self._thread is None:
+            return
         deadline = time.monotonic() + timeout
         with self._condition:
             while (self._items or self._busy) and not self._failing and time.monotonic() < deadline:

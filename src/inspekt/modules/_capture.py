@@ -30,7 +30,7 @@ class _ThreadRouter(io.TextIOBase):
         buffers = getattr(_local, "buffers", None)
         return buffers[self._stream_name] if buffers else self._fallback
 
-    def write(self, text: str) -> int:  # type: ignore[override]
+    def write(self, text: str) -> int:
         return self._target().write(text)
 
     def flush(self) -> None:
@@ -43,9 +43,9 @@ class _ThreadRouter(io.TextIOBase):
 def _install() -> None:
     with _install_lock:
         if not isinstance(sys.stdout, _ThreadRouter):
-            sys.stdout = _ThreadRouter("stdout", sys.stdout)  # type: ignore[assignment]
+            sys.stdout = _ThreadRouter("stdout", sys.stdout)
         if not isinstance(sys.stderr, _ThreadRouter):
-            sys.stderr = _ThreadRouter("stderr", sys.stderr)  # type: ignore[assignment]
+            sys.stderr = _ThreadRouter("stderr", sys.stderr)
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """The parent side of an isolated Code module: a child process per module.
 
-The child is started at load (so a broken user file fails the project load),
-gets each context pickled over a pipe — the image itself through a shared
+The child is started when the module is opened (so a broken user file fails
+the server's start), gets each context pickled over a pipe — the image itself through a shared
 memory block, so a large frame costs two memory copies, not a pickle — and
 answers the edited context. A call
 that outlives its timeout kills the child; the next call starts a new one, so a
@@ -15,23 +15,22 @@ import subprocess
 import sys
 from multiprocessing import shared_memory
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from ..context import PARENT_ONLY_KEYS
+from ..errors import CodeProcessError, UserCodeError
 from . import _code_worker
-from ._code_worker import UserCodeError, receive, send
+from ._code_worker import receive, send
 
-__all__ = ["CodeProcess", "CodeProcessError"]
+__all__ = ["CodeProcess"]
 
 _WORKER = Path(_code_worker.__file__)
 _START_TIMEOUT = 60.0
-#: The image travels through shared memory; the input image stays with the parent.
-_NOT_SENT = frozenset({"image", "input_image"})
-
-
-class CodeProcessError(Exception):
-    """The child timed out or died; the message says which."""
+#: The image travels through shared memory; the input image and the flow's own
+#: bookkeeping stay with the parent.
+_NOT_SENT = frozenset({"image", *PARENT_ONLY_KEYS})
 
 
 class CodeProcess:
@@ -41,12 +40,17 @@ class CodeProcess:
         self.output_limit = output_limit
         self._process: subprocess.Popen[bytes] | None = None
         self._block: shared_memory.SharedMemory | None = None
-        self.arity = self._start()
 
-    def _start(self) -> int:
+    def start(self) -> int:
         """Start the child and wait until it loaded the user file; returns main's arity."""
         process = subprocess.Popen(
-            [sys.executable, str(_WORKER), str(self.path), str(self.memory_mb), str(self.output_limit)],
+            [
+                sys.executable,
+                str(_WORKER),
+                str(self.path),
+                str(self.memory_mb),
+                str(self.output_limit),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=self.path.parent,
@@ -65,12 +69,13 @@ class CodeProcess:
     def call(self, context: dict[str, Any], item: dict[str, Any], timeout: float) -> str | None:
         """Run ``main`` in the child on a copy of the context and copy the result back."""
         if self._process is None:
-            self._start()
+            self.start()
         process = self._process
         assert process is not None and process.stdin is not None
         image = context["image"]
         shared = self._share(image)
         outgoing = {k: v for k, v in context.items() if k not in _NOT_SENT}
+        error: str | None  # what the child's call_main answered
         try:
             send(process.stdin, (outgoing, item, shared))
             returned, error, image_kept = self._read(process, timeout)
@@ -80,7 +85,7 @@ class CodeProcess:
             raise CodeProcessError(f"{message}; it restarts for the next image") from None
         if image_kept:  # possibly edited in place: copy it out before the block is reused
             returned["image"] = self._view(image.shape, image.dtype).copy()
-        returned["input_image"] = context.get("input_image")
+        returned.update({key: context[key] for key in PARENT_ONLY_KEYS if key in context})
         _adopt(context, returned)
         return error
 
@@ -94,7 +99,8 @@ class CodeProcess:
 
     def _view(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
         assert self._block is not None
-        return np.ndarray(shape, dtype, buffer=self._block.buf)
+        # numpy's stubs type this constructor as Any when targeting Python 3.10
+        return cast(np.ndarray, np.ndarray(shape, dtype, buffer=self._block.buf))
 
     def _release_block(self) -> None:
         block, self._block = self._block, None

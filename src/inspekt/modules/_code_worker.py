@@ -26,13 +26,17 @@ import traceback
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 _HEADER = struct.Struct("<Q")
 
 
-class UserCodeError(Exception):
-    """The user file cannot be loaded (missing, syntax error, no main)."""
+class CodeLoadError(Exception):
+    """The user file cannot be loaded (missing, syntax error, no main).
+
+    Standalone like the rest of this file; the parent turns it into
+    :class:`inspekt.errors.UserCodeError`.
+    """
 
 
 def load_main(path: Path) -> tuple[Callable[..., Any], int]:
@@ -40,20 +44,20 @@ def load_main(path: Path) -> tuple[Callable[..., Any], int]:
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserCodeError(f"{path}: file not found") from None
+        raise CodeLoadError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserCodeError(f"{path}: cannot read: {exc}") from None
+        raise CodeLoadError(f"{path}: cannot read: {exc}") from None
     namespace = types.ModuleType(path.stem)
     namespace.__file__ = str(path)
     try:
         exec(compile(source, str(path), "exec"), namespace.__dict__)
     except SyntaxError as exc:
-        raise UserCodeError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+        raise CodeLoadError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:
-        raise UserCodeError(f"{path}: failed at import: {type(exc).__name__}: {exc}") from None
+        raise CodeLoadError(f"{path}: failed at import: {type(exc).__name__}: {exc}") from None
     main = getattr(namespace, "main", None)
     if not callable(main):
-        raise UserCodeError(f"{path}: defines no main(context) function")
+        raise CodeLoadError(f"{path}: defines no main(context) function")
     return main, _positional_arity(main, path)
 
 
@@ -67,7 +71,7 @@ def _positional_arity(func: Callable[..., Any], path: Path) -> int:
         return 2
     if len(params) == 1:
         return 1
-    raise UserCodeError(f"{path}: main must take context (and optionally module_item)")
+    raise CodeLoadError(f"{path}: main must take context (and optionally module_item)")
 
 
 class CappedBuffer(io.StringIO):
@@ -87,7 +91,9 @@ class CappedBuffer(io.StringIO):
 
     def text(self) -> str:
         value = self.getvalue()
-        return value + (f"\n[... {self.dropped} more characters not kept]\n" if self.dropped else "")
+        if not self.dropped:
+            return value
+        return value + f"\n[... {self.dropped} more characters not kept]\n"
 
 
 def call_main(
@@ -103,13 +109,13 @@ def call_main(
     return None
 
 
-def send(stream: BinaryIO, message: Any) -> None:
+def send(stream: IO[bytes], message: Any) -> None:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(payload)) + payload)
     stream.flush()
 
 
-def receive(stream: BinaryIO) -> Any:
+def receive(stream: IO[bytes]) -> Any:
     """The next message, or raise EOFError when the other side is gone."""
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
@@ -126,7 +132,7 @@ def _child(path: Path, memory_mb: int, output_limit: int) -> None:
     os.dup2(2, 1)  # stray writes to fd 1 must not corrupt the channel
     try:
         main, arity = load_main(path)
-    except UserCodeError as exc:
+    except CodeLoadError as exc:
         send(channel_out, ("load_error", str(exc)))
         return
     if memory_mb:
@@ -155,7 +161,8 @@ def _child(path: Path, memory_mb: int, output_limit: int) -> None:
         try:
             send(channel_out, (context, error, kept))
         except Exception:  # an object of a class only the user file knows
-            send(channel_out, ({key: _portable(value) for key, value in context.items()}, error, kept))
+            portable = {key: _portable(value) for key, value in context.items()}
+            send(channel_out, (portable, error, kept))
 
 
 def _attach(blocks: dict[str, mmap.mmap], name: str, shape: tuple[int, ...], dtype: str) -> Any:

@@ -11,24 +11,35 @@ the threshold.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-import cv2
 import numpy as np
 from pydantic import Field
 
-from ..errors import ProjectError
-from ..flow.context import add_heatmap
+from ..context import add_heatmap
+from ..errors import ModelFileError, ProjectError
+from ..evaluation.anomaly import AnomalyEvaluation, AnomalyEvaluator, load_anomaly_dataset
+from ..imaging.io import list_images, read_image_file
+from ..imaging.regions import Rect, Region, find_regions, masked, read_mask, roi_view
+from ..imaging.render import as_bgr
+from ..models import storage
 from ..models.anomaly import AnomalyConfig, AnomalyModel
-from ..render import as_bgr
+from ..results import ClassName, Rectangle, add_rectangles
 from ..types import Context, HeatMap, Image
-from ._registry import register
-from ._shapes import Rect
-from .base import ModuleEnv, ModuleOptions, Progress, ProjectPath, TrainableModule
+from .base import (
+    ModuleEnv,
+    ModuleOptions,
+    Progress,
+    ProjectPath,
+    TrainableModule,
+    TrainingData,
+    TrainingSources,
+)
+from .registry import module_type
 
-__all__ = ["AnomalyFinding", "AnomalyModule", "AnomalyOptions", "find_regions"]
+__all__ = ["AnomalyFinding", "AnomalyModule", "AnomalyOptions"]
 
 
 class AnomalyFinding(NamedTuple):
@@ -37,81 +48,148 @@ class AnomalyFinding(NamedTuple):
     score: float
     threshold: float
     heat: HeatMap
-    regions: list[dict[str, float]]
+    regions: list[Region]
     nok: bool
 
 
 class AnomalyOptions(ModuleOptions):
-    type: Literal["anomaly@1"] = "anomaly@1"
-    model: AnomalyConfig = Field(default_factory=AnomalyConfig, description="How the model is built and trained.")
+    type: Literal["anomaly@1"]
+    model: AnomalyConfig = Field(
+        default_factory=AnomalyConfig, description="How the model is built and trained."
+    )
     threshold: float | None = Field(
-        None, gt=0, le=100, description="Override the calibrated threshold (0.5 on the normalised scale)."
+        None,
+        gt=0,
+        le=100,
+        description="Override the calibrated threshold (0.5 on the normalised scale).",
     )
     sensitivity: float = Field(
-        1.0, gt=0, le=10, description="Above 1 flags smaller deviations; the threshold is divided by it."
+        1.0,
+        gt=0,
+        le=10,
+        description="Above 1 flags smaller deviations; the threshold is divided by it.",
     )
-    min_defect_area: int = Field(0, ge=0, description="Regions smaller than this (pixels) are ignored.")
+    min_defect_area: int = Field(
+        0, ge=0, description="Regions smaller than this (pixels) are ignored."
+    )
     roi: Rect | None = Field(None, description="Only this rectangle of the image is inspected.")
-    mask: ProjectPath | None = Field(None, description="PNG in the project: white is inspected, black ignored.")
-    good_images: ProjectPath = Field("images/good", description="Folder of good images in the project.")
+    mask: ProjectPath | None = Field(
+        None, description="PNG in the project: white is inspected, black ignored."
+    )
+    good_images: ProjectPath = Field(
+        "images/good", description="Folder of good images in the project."
+    )
     defect_images: ProjectPath | None = Field(None, description="Optional folder of defect images.")
     class_name: str = Field("anomaly", min_length=1, description="Label of the rectangles.")
-    color: str = Field("#ff0000", pattern=r"^#[0-9a-fA-F]{6}$", description="Colour of the rectangles.")
+    color: str = Field(
+        "#ff0000", pattern=r"^#[0-9a-fA-F]{6}$", description="Colour of the rectangles."
+    )
 
 
-@register("anomaly@1")
+@module_type
 class AnomalyModule(TrainableModule):
+    """Anomaly Detector: learns what good parts look like and flags anything else."""
+
     options_model = AnomalyOptions
     options: AnomalyOptions
+    learns_from = TrainingData.GOOD_IMAGES
 
     def __init__(self, options: AnomalyOptions, env: ModuleEnv, index: int) -> None:
         super().__init__(options, env, index)
-        self.mask = _read_mask(env.project_dir / options.mask) if options.mask else None
+        self.mask = read_mask(env.project_dir / options.mask) if options.mask else None
         self.model: AnomalyModel | None = None
-        if env.load_models:
-            if not self.model_dir.exists():
-                raise ProjectError(
-                    f"no trained model in {self.model_dir}: run `inspekt train {env.project_dir}`"
-                )
-            self.model = AnomalyModel.load(self.model_dir)
+
+    def problems(self) -> list[str]:
+        if not self.model_dir.exists():
+            return [
+                f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
+            ]
+        try:
+            storage.read_manifest(self.model_dir, AnomalyModel.kind)
+        except ModelFileError as exc:
+            return [exc.message]
+        return []
+
+    def open(self) -> None:
+        if not self.model_dir.exists():
+            raise ProjectError(
+                f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
+            )
+        self.model = AnomalyModel.load(self.model_dir)
+
+    def close(self) -> None:
+        self.model = None
 
     @property
     def threshold(self) -> float:
-        assert self.model is not None
-        base = self.options.threshold if self.options.threshold is not None else self.model.threshold
+        base = self.options.threshold
+        if base is None:
+            base = self._model.threshold
         return base / self.options.sensitivity
 
-    def default_training_dirs(self) -> tuple[Path | None, Path | None]:
-        root = self.env.project_dir
-        defects = self.options.defect_images
-        return root / self.options.good_images, (root / defects if defects else None)
+    @property
+    def _model(self) -> AnomalyModel:
+        if self.model is None:
+            raise ProjectError(f"anomaly module '{self.name}' is not open (no model loaded)")
+        return self.model
 
-    def train(
-        self, good: Sequence[Image], defects: Sequence[Image], progress: Progress | None = None
-    ) -> dict[str, Any]:
+    # ---- training and evaluation ---------------------------------------------------------
+
+    def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
+        """Learn from good images.
+
+        They come from ``--good``, ``--data`` (MVTec ``train/good``) or the options' folder.
+        """
+        root = self.env.project_dir
+        if sources.good is not None:
+            good_dir = sources.good
+        elif sources.data is not None:
+            good_dir = load_anomaly_dataset(sources.data).root / "train" / "good"
+        else:
+            good_dir = root / self.options.good_images
+        defects = self.options.defect_images
+        defects_dir = sources.defects or (root / defects if defects else None)
+        good = _read_folder(good_dir)
+        defect_images = _read_folder(defects_dir) if defects_dir else []
         model = AnomalyModel.fit(
             [self._model_input(image) for image in good],
             self.options.model,
-            defect_images=[self._model_input(image) for image in defects] or None,
+            defect_images=[self._model_input(image) for image in defect_images] or None,
             progress=progress,
         )
         model.save(self.model_dir)
         self.model = model
         return dict(model.training)
 
+    def evaluate(
+        self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
+    ) -> AnomalyEvaluation:
+        data = load_anomaly_dataset(dataset)
+        evaluator = AnomalyEvaluator(data, self.threshold, keep_maps=keep_examples)
+        for done, sample in enumerate(data.test, 1):
+            image = read_image_file(sample.path)
+            started = time.perf_counter()
+            finding = self.inspect(image)
+            ms = (time.perf_counter() - started) * 1000
+            evaluator.add(sample, finding.heat, finding.score, finding.nok, ms)
+            if progress:
+                progress(done, len(data.test), "eval")
+        return evaluator.result()
+
+    # ---- inspection ------------------------------------------------------------------------
+
     def anomaly_map(self, image: Image) -> HeatMap:
         """The normalised anomaly map at the image's size, zero outside ROI and mask."""
-        assert self.model is not None, "model not loaded"
         bgr = as_bgr(image)
         height, width = bgr.shape[:2]
         if self.options.roi is None:
-            full = self.model.predict(bgr).anomaly_map
+            full = self._model.predict(bgr).anomaly_map
         else:
             rows, cols = self.options.roi.clipped(height, width)
             full = np.zeros((height, width), np.float32)
             if rows.stop > rows.start and cols.stop > cols.start:
-                full[rows, cols] = self.model.predict(bgr[rows, cols]).anomaly_map
-        return full if self.mask is None else _masked(full, self.mask)
+                full[rows, cols] = self._model.predict(bgr[rows, cols]).anomaly_map
+        return full if self.mask is None else masked(full, self.mask)
 
     def inspect(self, image: Image, ignore: np.ndarray | None = None) -> AnomalyFinding:
         """Score one image: its map, score and defect regions (what ``run`` reports).
@@ -120,7 +198,7 @@ class AnomalyModule(TrainableModule):
         """
         heat = self.anomaly_map(image)
         if ignore is not None:
-            heat = _masked(heat, ignore)
+            heat = masked(heat, ignore)
         threshold = self.threshold
         score = float(heat.max()) if heat.size else 0.0
         regions = find_regions(heat, threshold, self.options.min_defect_area)
@@ -132,55 +210,24 @@ class AnomalyModule(TrainableModule):
         add_heatmap(context, np.clip(finding.heat / (2 * finding.threshold), 0.0, 1.0))
         context["score"] = max(finding.score, context["score"] or 0.0)
         context["threshold"] = finding.threshold
-        rectangles = context["detectedRectangles"]
-        for region in finding.regions:
-            rectangles.append(self._rectangle(region, len(rectangles), finding.threshold))
+        rectangles = [self._rectangle(region, finding.threshold) for region in finding.regions]
+        add_rectangles(context, rectangles)
         context["result"] = not finding.nok and context["result"] is not False
 
-    def _rectangle(self, region: dict[str, float], index: int, threshold: float) -> dict[str, Any]:
-        confidence = round(min(1.0, region["peak"] / (2 * threshold)), 4)
-        return {
-            "x": int(region["x"]), "y": int(region["y"]),
-            "width": int(region["width"]), "height": int(region["height"]),
-            "rotate": 0, "area": int(region["area"]), "confidence": confidence, "id": index,
-            "classNames": [
-                {"id": 0, "label": self.options.class_name, "confidence": confidence, "color": self.options.color}
-            ],
-            "source": {"modelId": self.name, "moduleId": self.name, "type": "UNSUPERVISED"},
-        }
+    def _rectangle(self, region: Region, threshold: float) -> Rectangle:
+        confidence = round(min(1.0, region.peak / (2 * threshold)), 4)
+        label = ClassName(self.options.class_name, confidence, self.options.color)
+        return Rectangle(
+            region.x, region.y, region.width, region.height, confidence, (label,),
+            module=self.name, kind="UNSUPERVISED", area=region.area,
+        )
 
     def _model_input(self, image: Image) -> Image:
-        bgr = as_bgr(image)
-        if self.options.roi is None:
-            return bgr
-        rows, cols = self.options.roi.clipped(*bgr.shape[:2])
-        return np.ascontiguousarray(bgr[rows, cols])
+        return roi_view(as_bgr(image), self.options.roi)
 
 
-def find_regions(heat: HeatMap, threshold: float, min_area: int = 0) -> list[dict[str, float]]:
-    """Connected regions of ``heat >= threshold`` with their box, area and peak value."""
-    above = (heat >= threshold).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
-    regions = []
-    for label in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[label])
-        if area < max(min_area, 1):
-            continue
-        peak = float(heat[y : y + h, x : x + w][labels[y : y + h, x : x + w] == label].max())
-        regions.append({"x": x, "y": y, "width": w, "height": h, "area": area, "peak": peak})
-    regions.sort(key=lambda region: region["peak"], reverse=True)
-    return regions
-
-
-def _masked(heat: HeatMap, mask: np.ndarray) -> HeatMap:
-    """Zero the heat where the mask is 0 (the mask is resized to the heat's size)."""
-    if mask.shape != heat.shape:
-        mask = cv2.resize(mask, (heat.shape[1], heat.shape[0]), interpolation=cv2.INTER_NEAREST)
-    return np.where(mask > 0, heat, 0.0).astype(np.float32)
-
-
-def _read_mask(path: Path) -> np.ndarray:
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise ProjectError(f"{path}: mask image not found or not readable")
-    return mask
+def _read_folder(folder: Path) -> list[Image]:
+    paths = list_images(folder)
+    if not paths:
+        raise ProjectError(f"{folder}: no images (.jpg, .png, .bmp, .tif) found")
+    return [read_image_file(path) for path in paths]

@@ -1,18 +1,45 @@
-"""What every flow module is: typed options plus a ``run`` on the context."""
+"""What every flow module is: typed options, a side-effect-free build, then open, run, close.
+
+Life of a module:
+
+1. **Build** — ``Module(options, env)``: validated options in, nothing started.
+   ``inspekt validate`` and ``inspekt train`` stop here, so building a project
+   never starts threads, child processes or model sessions.
+2. **Open** — :meth:`Module.open` starts what running needs (background
+   writers, a Code module's child process, a model session).
+3. **Run** — :meth:`Module.run` once per image, on the shared context.
+4. **Close** — :meth:`Module.close` flushes and stops what ``open`` started.
+
+Trainable modules also declare what data they learn from and implement fit
+and evaluate, so ``inspekt train`` and ``inspekt eval`` treat every model type
+the same way.
+"""
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..types import Context, Image
+from ..results import Inspection
+from ..types import Context
 
-__all__ = ["Module", "ModuleEnv", "ModuleOptions", "Progress", "ProjectPath", "TrainableModule"]
+__all__ = [
+    "Evaluation",
+    "Module",
+    "ModuleEnv",
+    "ModuleOptions",
+    "Progress",
+    "ProjectPath",
+    "TrainableModule",
+    "TrainingData",
+    "TrainingSources",
+]
 
 #: Training progress: (done, total, stage).
 Progress = Callable[[int, int, str], None]
@@ -30,12 +57,21 @@ ProjectPath = Annotated[str, AfterValidator(_inside_project)]
 
 
 class ModuleOptions(BaseModel):
-    """Options every module has. Subclasses add a literal ``type`` and their own fields."""
+    """Options every module has. Subclasses add ``type: Literal["name@N"]`` and their fields.
+
+    That literal is the one place a module type's id is written: registration
+    reads it from there.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: str
-    name: str | None = Field(None, description="Name shown in errors and used for model folders.")
+    name: str | None = Field(
+        None,
+        pattern=r"^\w[\w .-]*$",
+        max_length=100,
+        description="Name shown in errors and timings; names the model folder models/<name>.",
+    )
 
 
 @dataclass(frozen=True)
@@ -44,10 +80,10 @@ class ModuleEnv:
 
     project_dir: Path
     allow_code: bool = True
-    #: False while training: models are about to be (re)made, not read.
-    load_models: bool = True
     #: Where the module being built sits, for messages: ``flow.yaml: flow[2]``.
     location: str = "flow.yaml: flow"
+    #: Prefix of default names inside a sub-flow, so they stay unique across the tree.
+    name_prefix: str = ""
     #: When a list, problems are collected here instead of raised (``inspekt validate``).
     problems: list[str] | None = field(default=None, compare=False)
 
@@ -56,37 +92,80 @@ class Module(ABC):
     """One step of the flow, built once at load and run once per image."""
 
     options_model: ClassVar[type[ModuleOptions]]
-    #: Trainable modules have a model folder and take part in ``inspekt train``.
-    trainable: ClassVar[bool] = False
+    #: The type id (``name@N``), set by registration from ``options_model``.
+    type_id: ClassVar[str]
 
     def __init__(self, options: ModuleOptions, env: ModuleEnv, index: int) -> None:
         self.options = options
         self.env = env
-        self.name = options.name or f"{options.type.split('@')[0]}{index}"
+        self.name = options.name or f"{env.name_prefix}{options.type.split('@')[0]}{index}"
+
+    @property
+    def children(self) -> list[Module]:
+        """Modules of the sub-flows this module runs (gates, branches); none by default."""
+        return []
+
+    def problems(self) -> list[str]:
+        """What would stop this module from opening (a missing model, a broken file), cheaply."""
+        return []
+
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Start what running needs (threads, child processes, model sessions)."""
 
     @abstractmethod
     def run(self, context: Context) -> None:
         """Read and edit the context for one image."""
 
-    def close(self) -> None:
-        """Release resources and flush background work; called once at shutdown."""
+    def inspection_finished(self, inspection: Inspection) -> None:  # noqa: B027 - optional hook
+        """Called once the whole flow finished for an image this module ran on (outputs)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Flush and stop what :meth:`open` started; safe to call when never opened."""
+
+
+class TrainingData(enum.Enum):
+    """What a trainable module learns from; picks the dataset layout it reads."""
+
+    GOOD_IMAGES = "good images (anomaly: a folder, or MVTec AD layout)"
+    LABELLED_IMAGES = "images labelled by class (a folder per class)"
+    MASKED_IMAGES = "images with masks"
+    BOXED_IMAGES = "images with boxes (YOLO or COCO)"
+
+
+@dataclass(frozen=True)
+class TrainingSources:
+    """Folders named on the command line; each module reads the ones that fit its data."""
+
+    good: Path | None = None
+    defects: Path | None = None
+    data: Path | None = None
+
+
+class Evaluation(Protocol):
+    """A module's measured quality on a dataset (``inspekt eval``)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``eval --json`` object (keys fixed by the CLI contract)."""
+
+    def write_report(self, folder: Path) -> list[Path]:
+        """Plots and examples for a person; returns the files written."""
 
 
 class TrainableModule(Module):
     """A module with a model learnt from images, kept in ``models/<name>/``."""
 
-    trainable: ClassVar[bool] = True
+    learns_from: ClassVar[TrainingData]
 
     @property
     def model_dir(self) -> Path:
         return self.env.project_dir / "models" / self.name
 
     @abstractmethod
-    def default_training_dirs(self) -> tuple[Path | None, Path | None]:
-        """Folders of good and defect images named in the options (None when not set)."""
+    def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
+        """Learn from the data, save the model atomically, return training metadata."""
 
     @abstractmethod
-    def train(
-        self, good: Sequence[Image], defects: Sequence[Image], progress: Progress | None = None
-    ) -> dict[str, object]:
-        """Learn from images, save the model atomically, return training metadata."""
+    def evaluate(
+        self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
+    ) -> Evaluation:
+        """Measure the opened module on a labelled dataset, exactly as it runs in the flow."""

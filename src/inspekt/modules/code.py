@@ -18,31 +18,37 @@ keeps the file from ever being executed, in either mode.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..errors import ProjectError
+from ..errors import CodeProcessError, UserCodeError
 from ..types import Context
 from ._capture import captured_output
-from ._code_process import CodeProcess, CodeProcessError
-from ._code_worker import CappedBuffer, UserCodeError, call_main, load_main
-from ._registry import register
+from ._code_process import CodeProcess
+from ._code_worker import CappedBuffer, CodeLoadError, call_main, load_main
 from .base import Module, ModuleEnv, ModuleOptions, ProjectPath
+from .registry import module_type
 
 __all__ = ["CodeModule", "CodeOptions"]
 
 
 class CodeOptions(ModuleOptions):
-    type: Literal["code@1"] = "code@1"
+    type: Literal["code@1"]
     file: ProjectPath = Field(description="Python file in the project that defines main(context).")
     isolation: Literal["process", "none"] = Field(
-        "process", description="process: a child process with timeout and memory limit; none: in the server."
+        "process",
+        description="process: a child process with timeout and memory limit; none: in the server.",
     )
-    timeout: float = Field(10.0, gt=0, le=3600, description="Seconds one call may take (process isolation).")
+    timeout: float = Field(
+        10.0, gt=0, le=3600, description="Seconds one call may take (process isolation)."
+    )
     memory_mb: int = Field(2048, ge=0, description="Address-space limit of the child (0: none).")
-    max_output_kb: int = Field(1024, ge=1, description="stdout/stderr kept per image; the rest is counted.")
+    max_output_kb: int = Field(
+        1024, ge=1, description="stdout/stderr kept per image; the rest is counted."
+    )
 
     @field_validator("file")
     @classmethod
@@ -52,7 +58,7 @@ class CodeOptions(ModuleOptions):
         return value
 
 
-@register("code@1")
+@module_type
 class CodeModule(Module):
     options_model = CodeOptions
     options: CodeOptions
@@ -63,18 +69,36 @@ class CodeModule(Module):
         self.item: dict[str, Any] = {"name": self.name, "type": options.type, "file": options.file}
         self._output_limit = options.max_output_kb * 1024
         self._process: CodeProcess | None = None
-        self._main = None
-        if not env.allow_code:
+        self._main: Callable[..., Any] | None = None
+        self._arity = 1
+
+    def problems(self) -> list[str]:
+        """The file must exist and compile; it is not executed (that is what opening does)."""
+        try:
+            compile(self.path.read_text(encoding="utf-8"), str(self.path), "exec")
+        except FileNotFoundError:
+            return [f"{self.path}: file not found"]
+        except (OSError, UnicodeDecodeError) as exc:
+            return [f"{self.path}: cannot read: {exc}"]
+        except SyntaxError as exc:
+            return [f"{self.path}:{exc.lineno}: syntax error: {exc.msg}"]
+        return []
+
+    def open(self) -> None:
+        """Load the user file: in a child process, or in this one (``isolation: none``)."""
+        if not self.env.allow_code:
+            return
+        if self.options.isolation == "process":
+            process = CodeProcess(
+                self.path, memory_mb=self.options.memory_mb, output_limit=self._output_limit
+            )
+            process.start()
+            self._process = process
             return
         try:
-            if options.isolation == "process":
-                self._process = CodeProcess(
-                    self.path, memory_mb=options.memory_mb, output_limit=self._output_limit
-                )
-            else:
-                self._main, self._arity = load_main(self.path)
-        except UserCodeError as exc:
-            raise ProjectError(str(exc)) from None
+            self._main, self._arity = load_main(self.path)
+        except CodeLoadError as exc:
+            raise UserCodeError(str(exc)) from None
 
     def run(self, context: Context) -> None:
         if self._process is not None:
@@ -83,7 +107,8 @@ class CodeModule(Module):
             self._run_inline(context)
         else:
             context["errors"].append(
-                f"code module '{self.name}' not run: code is disabled on this server (--disable-code)"
+                f"code module '{self.name}' not run: "
+                "code is disabled on this server (--disable-code)"
             )
 
     def _run_isolated(self, context: Context) -> None:
@@ -108,5 +133,6 @@ class CodeModule(Module):
             context["errors"].append(f"code module '{self.name}': {error}")
 
     def close(self) -> None:
-        if self._process is not None:
-            self._process.close()
+        process, self._process = self._process, None
+        if process is not None:
+            process.close()

@@ -8,22 +8,22 @@ from pydantic import Field
 
 from ..errors import FlowError
 from ..types import Context
-from ._geometry import transform_context
-from ._registry import register
+from ._transform import transform_context
 from .base import Module, ModuleOptions
+from .registry import module_type
 
 __all__ = ["Crop", "CropOptions"]
 
 
 class CropOptions(ModuleOptions):
-    type: Literal["crop@1"] = "crop@1"
+    type: Literal["crop@1"]
     x: int = Field(ge=0, description="Left edge in pixels.")
     y: int = Field(ge=0, description="Top edge in pixels.")
     width: int = Field(gt=0, description="Width in pixels (clipped at the image border).")
     height: int = Field(gt=0, description="Height in pixels (clipped at the image border).")
 
 
-@register("crop@1")
+@module_type
 class Crop(Module):
     options_model = CropOptions
     options: CropOptions

@@ -22,10 +22,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..flow.conditions import Condition
+from ..conditions import Condition
 from ..types import Context
-from ._registry import register
 from .base import Module, ModuleOptions
+from .registry import module_type
 
 __all__ = ["Evaluate", "EvaluateOptions"]
 
@@ -61,12 +61,15 @@ class RectanglesRule(_Rule):
         area = rect.get("area")
         if area is None:
             area = float(rect.get("width", 0)) * float(rect.get("height", 0))
-        return float(rect.get("confidence") or 0) >= self.min_confidence and float(area) >= self.min_area
+        confidence = float(rect.get("confidence") or 0)
+        return confidence >= self.min_confidence and float(area) >= self.min_area
 
 
 class ScoreRule(_Rule):
     kind: Literal["score"] = "score"
-    at_least: float | None = Field(None, description="Fires when score >= this (default: context threshold).")
+    at_least: float | None = Field(
+        None, description="Fires when score >= this (default: context threshold)."
+    )
 
     def fires(self, context: Context) -> bool:
         score, limit = context.get("score"), self.at_least
@@ -87,13 +90,13 @@ Rule = Annotated[RectanglesRule | ScoreRule | ConditionRule, Field(discriminator
 
 
 class EvaluateOptions(ModuleOptions):
-    type: Literal["evaluate@1"] = "evaluate@1"
+    type: Literal["evaluate@1"]
     rules: list[Rule] = Field(min_length=1, description="Rules that fire on defects.")
     combine: Literal["any", "all"] = Field("any", description="NOK when any (OR) / all (AND) fire.")
     default: Literal["ok", "nok"] = Field("ok", description="Verdict when no rule fires.")
 
 
-@register("evaluate@1")
+@module_type
 class Evaluate(Module):
     options_model = EvaluateOptions
     options: EvaluateOptions

@@ -8,19 +8,21 @@ from pydantic import Field
 
 from ..types import Context
 from ._output import OutputModule, OutputOptions
-from ._registry import register
 from .base import ModuleEnv
+from .registry import module_type
 
 __all__ = ["FileLog", "FileLogOptions"]
 
 
 class FileLogOptions(OutputOptions):
-    type: Literal["file_log@1"] = "file_log@1"
-    path: str = Field("logs/inspections.jsonl", description="File, relative to the project or absolute.")
+    type: Literal["file_log@1"]
+    path: str = Field(
+        "logs/inspections.jsonl", description="File, relative to the project or absolute."
+    )
     max_megabytes: float = Field(100, gt=0, description="Rotate to <path>.1 beyond this size.")
 
 
-@register("file_log@1")
+@module_type
 class FileLog(OutputModule):
     options_model = FileLogOptions
     options: FileLogOptions
@@ -34,7 +36,8 @@ class FileLog(OutputModule):
 
     def deliver(self, payload: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() and self.path.stat().st_size + len(payload) > self.options.max_megabytes * 2**20:
+        max_bytes = self.options.max_megabytes * 2**20
+        if self.path.exists() and self.path.stat().st_size + len(payload) > max_bytes:
             self.path.replace(self.path.with_name(self.path.name + ".1"))
         with open(self.path, "ab") as log:
             log.write(payload)

@@ -8,9 +8,9 @@ import numpy as np
 from pydantic import Field
 
 from ..types import Context
-from ._geometry import transform_context
-from ._registry import register
+from ._transform import transform_context
 from .base import Module, ModuleOptions
+from .registry import module_type
 
 __all__ = ["Flip", "FlipOptions"]
 
@@ -18,13 +18,13 @@ _AXES = {"horizontal": (1,), "vertical": (0,), "both": (0, 1)}
 
 
 class FlipOptions(ModuleOptions):
-    type: Literal["flip@1"] = "flip@1"
+    type: Literal["flip@1"]
     direction: Literal["horizontal", "vertical", "both"] = Field(
         "horizontal", description="horizontal mirrors left-right."
     )
 
 
-@register("flip@1")
+@module_type
 class Flip(Module):
     options_model = FlipOptions
     options: FlipOptions

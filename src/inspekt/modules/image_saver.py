@@ -1,5 +1,7 @@
 """Image saver: keep inspected images on disk for review, by verdict.
 
+The image is saved when the whole flow has finished (so ``when`` sees the
+final verdict), for images that reached the saver's place in the flow.
 Writing happens on a background thread, so a slow or full disk never delays
 the answer; failures are counted and reported in the next contexts' ``errors``.
 Retention keeps the folder under ``max_files`` and ``max_megabytes`` by deleting
@@ -23,11 +25,12 @@ import cv2
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..render import annotated_image, heatmap_image
+from ..imaging.render import annotated_image, heatmap_image
+from ..results import Inspection
 from ..types import Context, Image
 from ._background import BackgroundWorker
-from ._registry import register
 from .base import Module, ModuleEnv, ModuleOptions
+from .registry import module_type
 
 __all__ = ["ImageSaver", "ImageSaverOptions"]
 
@@ -36,11 +39,12 @@ _VERDICT = {True: "ok", False: "nok", None: "none"}
 
 
 class ImageSaverOptions(ModuleOptions):
-    type: Literal["image_saver@1"] = "image_saver@1"
+    type: Literal["image_saver@1"]
     folder: str = Field("saved", description="Folder, relative to the project or absolute.")
     when: Literal["ok", "nok", "all"] = Field("nok", description="Which verdicts to save.")
     image: Literal["input", "flow", "annotated", "heatmap"] = Field(
-        "input", description="The image as received, as the flow left it, annotated, or the heatmap."
+        "input",
+        description="The image as received, as the flow left it, annotated, or the heatmap.",
     )
     format: Literal["png", "jpg"] = "png"
     pattern: str = Field("{time:%Y%m%d-%H%M%S}_{counter:06d}_{result}", description="File name.")
@@ -67,7 +71,7 @@ class _Job(NamedTuple):
     name: str
 
 
-@register("image_saver@1")
+@module_type
 class ImageSaver(Module):
     options_model = ImageSaverOptions
     options: ImageSaverOptions
@@ -83,7 +87,14 @@ class ImageSaver(Module):
             f"image_saver:{self.name}", self._write, capacity=options.backlog, retry=False
         )
 
+    def open(self) -> None:
+        self.worker.start()
+
     def run(self, context: Context) -> None:
+        """Nothing yet: the image is saved once the flow finished, with its final verdict."""
+
+    def inspection_finished(self, inspection: Inspection) -> None:
+        context = inspection.context
         verdict = context.get("result")
         if self.options.when == "all" or _VERDICT.get(verdict) == self.options.when:
             self.worker.submit(self._job(context))
@@ -101,14 +112,18 @@ class ImageSaver(Module):
             counter = self._counter
         data = _UNSAFE.sub("_", str(context.get("data") or ""))[:64]
         name = self.options.pattern.format(
-            time=datetime.now(), counter=counter, result=_VERDICT.get(context.get("result"), "none"),
-            module=self.name, data=data,
+            time=datetime.now(),
+            counter=counter,
+            result=_VERDICT.get(context.get("result"), "none"),
+            module=self.name,
+            data=data,
         )
         source = context["input_image"] if self.options.image == "input" else context["image"]
         heat = context.get("heatmap")
         rectangles = [dict(r) for r in context.get("detectedRectangles") or []]
         # copied: user code may edit arrays in place after this module ran
-        return _Job(np.array(source, copy=True), None if heat is None else heat.copy(), rectangles, name)
+        heat_copy = None if heat is None else heat.copy()
+        return _Job(np.array(source, copy=True), heat_copy, rectangles, name)
 
     def _write(self, job: _Job) -> None:
         if self.options.image == "annotated":
@@ -133,10 +148,13 @@ class ImageSaver(Module):
 
     def _retain(self, path: Path, size: int) -> None:
         if self._kept is None:  # first write: learn what an earlier run left here
-            existing = sorted(self.folder.glob(f"*.{self.options.format}"), key=lambda p: p.stat().st_mtime)
+            existing = sorted(
+                self.folder.glob(f"*.{self.options.format}"), key=lambda p: p.stat().st_mtime
+            )
             self._kept = deque((p, p.stat().st_size) for p in existing if p != path)
         self._kept.append((path, size))
-        max_bytes = None if self.options.max_megabytes is None else self.options.max_megabytes * 2**20
+        max_megabytes = self.options.max_megabytes
+        max_bytes = None if max_megabytes is None else max_megabytes * 2**20
         total = sum(s for _, s in self._kept)
         while self._kept and (
             (self.options.max_files is not None and len(self._kept) > self.options.max_files)

@@ -15,10 +15,10 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ..errors import ProjectError
+from ..imaging.regions import Rect
 from ..types import Context
-from ._registry import register
-from ._shapes import Rect
 from .base import Module, ModuleEnv, ModuleOptions, ProjectPath
+from .registry import module_type
 
 __all__ = ["Mask", "MaskOptions"]
 
@@ -26,12 +26,14 @@ Point = tuple[int, int]
 
 
 class MaskOptions(ModuleOptions):
-    type: Literal["mask@1"] = "mask@1"
+    type: Literal["mask@1"]
     rectangles: list[Rect] = Field(default_factory=list, description="Rectangles to ignore.")
     polygons: list[list[Point]] = Field(
         default_factory=list, description="Polygons to ignore, as lists of [x, y] points."
     )
-    image: ProjectPath | None = Field(None, description="PNG in the project: white is inspected, black ignored.")
+    image: ProjectPath | None = Field(
+        None, description="PNG in the project: white is inspected, black ignored."
+    )
 
     @field_validator("polygons")
     @classmethod
@@ -41,7 +43,7 @@ class MaskOptions(ModuleOptions):
         return polygons
 
 
-@register("mask@1")
+@module_type
 class Mask(Module):
     options_model = MaskOptions
     options: MaskOptions
@@ -61,7 +63,9 @@ class Mask(Module):
         height, width = context["image"].shape[:2]
         mask = self.draw(height, width)
         previous = context.get("mask")
-        context["mask"] = mask if previous is None or previous.shape != mask.shape else np.minimum(previous, mask)
+        if previous is not None and previous.shape == mask.shape:
+            mask = np.minimum(previous, mask)
+        context["mask"] = mask
 
     def draw(self, height: int, width: int) -> np.ndarray:
         """255 where inspected, 0 where ignored, at the given image size."""

@@ -7,30 +7,34 @@ equalises contrast locally, which tames uneven lighting.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 import cv2
 import numpy as np
 from pydantic import Field
 
 from ..types import Context, Image
-from ._registry import register
 from .base import Module, ModuleOptions
+from .registry import module_type
 
 __all__ = ["Normalize", "NormalizeOptions", "normalize"]
 
 
 class NormalizeOptions(ModuleOptions):
-    type: Literal["normalize@1"] = "normalize@1"
-    method: Literal["linear", "stretch", "clahe"] = Field("stretch", description="How to normalise.")
+    type: Literal["normalize@1"]
+    method: Literal["linear", "stretch", "clahe"] = Field(
+        "stretch", description="How to normalise."
+    )
     alpha: float = Field(1.0, gt=0, le=20, description="linear: contrast gain.")
     beta: float = Field(0.0, ge=-255, le=255, description="linear: brightness offset.")
-    percentile: float = Field(1.0, ge=0, lt=50, description="stretch: share of pixels clipped at each end (%).")
+    percentile: float = Field(
+        1.0, ge=0, lt=50, description="stretch: share of pixels clipped at each end (%)."
+    )
     clip_limit: float = Field(2.0, gt=0, le=40, description="clahe: contrast limit.")
     tile: int = Field(8, ge=1, le=64, description="clahe: tiles per side.")
 
 
-@register("normalize@1")
+@module_type
 class Normalize(Module):
     options_model = NormalizeOptions
     options: NormalizeOptions
@@ -40,17 +44,18 @@ class Normalize(Module):
 
 
 def normalize(image: Image, options: NormalizeOptions) -> Image:
+    # cv2's stubs type results as arrays of any numeric dtype; all of these give uint8.
     if options.method == "linear":
-        return cv2.convertScaleAbs(image, alpha=options.alpha, beta=options.beta)
+        return cast(Image, cv2.convertScaleAbs(image, alpha=options.alpha, beta=options.beta))
     if options.method == "stretch":
         low, high = np.percentile(image, (options.percentile, 100 - options.percentile))
         if high <= low:
             return image
         lut = np.clip((np.arange(256) - low) * 255.0 / (high - low), 0, 255).astype(np.uint8)
-        return cv2.LUT(image, lut)
+        return cast(Image, cv2.LUT(image, lut))
     clahe = cv2.createCLAHE(clipLimit=options.clip_limit, tileGridSize=(options.tile, options.tile))
     if image.ndim == 2:
-        return clahe.apply(image)
+        return cast(Image, clahe.apply(image))
     lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
     lab[:, :, 0] = clahe.apply(lab[:, :, 0])
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+    return cast(Image, cv2.cvtColor(lab, cv2.COLOR_LAB2BGR))

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Literal
 
 import cv2
+import numpy as np
 from pydantic import Field, model_validator
 
 from ..types import Context
-from ._geometry import transform_context
-from ._registry import register
+from ._transform import transform_context
 from .base import Module, ModuleOptions
+from .registry import module_type
 
 __all__ = ["Resize", "ResizeOptions"]
 
 
 class ResizeOptions(ModuleOptions):
-    type: Literal["resize@1"] = "resize@1"
+    type: Literal["resize@1"]
     width: int | None = Field(None, gt=0, le=16384, description="Target width in pixels.")
     height: int | None = Field(None, gt=0, le=16384, description="Target height in pixels.")
     scale: float | None = Field(None, gt=0, le=16, description="Factor for both sides.")
@@ -24,7 +25,9 @@ class ResizeOptions(ModuleOptions):
     @model_validator(mode="after")
     def _one_way(self) -> ResizeOptions:
         if (self.scale is None) == (self.width is None and self.height is None):
-            raise ValueError("give either scale, or width and/or height (the other keeps the aspect)")
+            raise ValueError(
+                "give either scale, or width and/or height (the other keeps the aspect)"
+            )
         return self
 
     def target(self, width: int, height: int) -> tuple[int, int]:
@@ -38,7 +41,7 @@ class ResizeOptions(ModuleOptions):
         return max(1, round(width * self.height / height)), self.height
 
 
-@register("resize@1")
+@module_type
 class Resize(Module):
     options_model = ResizeOptions
     options: ResizeOptions
@@ -48,7 +51,7 @@ class Resize(Module):
         size = self.options.target(width, height)
         shrinking = size[0] * size[1] < width * height
 
-        def resize(array, interpolation):  # type: ignore[no-untyped-def]
+        def resize(array: np.ndarray, interpolation: int) -> np.ndarray:
             if interpolation == cv2.INTER_LINEAR and shrinking:
                 interpolation = cv2.INTER_AREA  # no aliasing when shrinking
             return cv2.resize(array, size, interpolation=interpolation)

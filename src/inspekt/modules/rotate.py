@@ -9,20 +9,20 @@ import numpy as np
 from pydantic import Field
 
 from ..types import Context
-from ._geometry import transform_context
-from ._registry import register
+from ._transform import transform_context
 from .base import Module, ModuleOptions
+from .registry import module_type
 
 __all__ = ["Rotate", "RotateOptions"]
 
 
 class RotateOptions(ModuleOptions):
-    type: Literal["rotate@1"] = "rotate@1"
+    type: Literal["rotate@1"]
     angle: float = Field(ge=-360, le=360, description="Degrees, counter-clockwise.")
     expand: bool = Field(True, description="Grow the canvas so no corner is cut (any angle).")
 
 
-@register("rotate@1")
+@module_type
 class Rotate(Module):
     options_model = RotateOptions
     options: RotateOptions
@@ -41,13 +41,16 @@ class Rotate(Module):
         context["angle"] = (context.get("angle") or 0) + self.options.angle
 
 
-def rotation(width: int, height: int, angle: float, expand: bool) -> tuple[np.ndarray, tuple[int, int]]:
+def rotation(
+    width: int, height: int, angle: float, expand: bool
+) -> tuple[np.ndarray, tuple[int, int]]:
     """The affine matrix turning an image about its centre, and the output size."""
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
     if not expand:
         return matrix, (width, height)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    new_width, new_height = int(round(height * sin + width * cos)), int(round(height * cos + width * sin))
+    new_width = int(round(height * sin + width * cos))
+    new_height = int(round(height * cos + width * sin))
     matrix[0, 2] += new_width / 2 - width / 2
     matrix[1, 2] += new_height / 2 - height / 2
     return matrix, (new_width, new_height)

@@ -13,13 +13,13 @@ from pydantic import Field
 
 from ..types import Context
 from ._output import OutputModule, OutputOptions
-from ._registry import register
+from .registry import module_type
 
 __all__ = ["TcpOutput", "TcpOutputOptions"]
 
 
 class TcpOutputOptions(OutputOptions):
-    type: Literal["tcp@1"] = "tcp@1"
+    type: Literal["tcp@1"]
     host: str = Field(min_length=1, description="Host of the listener.")
     port: int = Field(ge=1, le=65535, description="Port of the listener.")
     timeout: float = Field(5.0, gt=0, le=120, description="Seconds to connect or send.")
@@ -28,7 +28,7 @@ class TcpOutputOptions(OutputOptions):
     )
 
 
-@register("tcp@1")
+@module_type
 class TcpOutput(OutputModule):
     options_model = TcpOutputOptions
     options: TcpOutputOptions

@@ -8,19 +8,19 @@ from typing import Literal
 from pydantic import Field, HttpUrl
 
 from ._output import OutputModule, OutputOptions
-from ._registry import register
+from .registry import module_type
 
 __all__ = ["Webhook", "WebhookOptions"]
 
 
 class WebhookOptions(OutputOptions):
-    type: Literal["webhook@1"] = "webhook@1"
+    type: Literal["webhook@1"]
     url: HttpUrl = Field(description="Where to POST the context JSON.")
     timeout: float = Field(5.0, gt=0, le=120, description="Seconds per attempt.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers.")
 
 
-@register("webhook@1")
+@module_type
 class Webhook(OutputModule):
     options_model = WebhookOptions
     options: WebhookOptions

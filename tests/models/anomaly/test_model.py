@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from inspekt.errors import ImageError, TrainingError
 from inspekt.evaluation import auroc
 from inspekt.models.anomaly import AnomalyConfig, AnomalyModel, AnomalyPrediction
 
@@ -73,7 +74,7 @@ def test_any_size_aspect_and_channel_layout(model: AnomalyModel, good_test: Imag
 
 
 def test_rejects_images_without_a_channel_layout(model: AnomalyModel) -> None:
-    with pytest.raises(ValueError, match="image"):
+    with pytest.raises(ImageError, match="image"):
         model.predict(np.zeros((8, 8, 2), dtype=np.uint8))
 
 
@@ -106,7 +107,7 @@ def test_single_image_fit_works(good_train: Images) -> None:
 
 
 def test_fit_needs_images() -> None:
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(TrainingError, match="at least one"):
         AnomalyModel.fit([], AnomalyConfig())
 
 

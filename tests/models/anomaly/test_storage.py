@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from inspekt.models.anomaly import AnomalyModel, ModelFileError
+from inspekt.errors import ModelFileError
+from inspekt.models.anomaly import AnomalyModel
 
 from .conftest import TINY
 

@@ -18,9 +18,7 @@ far from good as the threshold.
 
 from __future__ import annotations
 
-from inspekt.errors import ModelFileError
-
 from ._config import AnomalyConfig
 from ._model import AnomalyModel, AnomalyPrediction
 
-__all__ = ["AnomalyConfig", "AnomalyModel", "AnomalyPrediction", "ModelFileError"]
+__all__ = ["AnomalyConfig", "AnomalyModel", "AnomalyPrediction"]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+    from efficientnet_lite_pytorch import EfficientNet
 
     from ._config import AnomalyConfig
 
@@ -36,7 +37,7 @@ def _weights_path(backbone: str) -> str:
     return str(model_file.get_model_file_path())
 
 
-def _tap_indices(net: torch.nn.Module, strides: tuple[int, ...]) -> dict[int, int]:
+def _tap_indices(net: EfficientNet, strides: tuple[int, ...]) -> dict[int, int]:
     """Index of the last block at each requested stride, found by a dry run.
 
     Found rather than hard-coded because lite1/lite2 repeat blocks more often than lite0.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import faiss
 import numpy as np
@@ -34,7 +35,8 @@ def fit_projection(features: Sequence[Features], dim: int, rng: np.random.Genera
 
 def project(features: Features, projection: Features) -> Features:
     """Patch features (..., D) in the projected space (..., k)."""
-    return features @ projection[:-1] + projection[-1]
+    # numpy's stubs type an integer index (projection[-1]) as Any
+    return cast(Features, features @ projection[:-1] + projection[-1])
 
 
 def greedy_coreset(
@@ -87,6 +89,7 @@ class PatchIndex:
             squared, _ = self._index.search(queries, 1)
         else:
             outside = faiss.IDSelectorNot(faiss.IDSelectorRange(*exclude))
-            params = faiss.SearchParameters(sel=outside)
+            # faiss's Python wrapper takes fields as keywords; its stubs only know the SWIG init
+            params = faiss.SearchParameters(sel=outside)  # type: ignore[call-arg]
             squared, _ = self._index.search(queries, 1, params=params)
         return np.sqrt(np.maximum(squared[:, 0], 0.0))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import tempfile
 import time
@@ -15,13 +14,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from inspekt.errors import ModelFileError
-
-from . import _storage
+from ...errors import ModelFileError, TrainingError
+from .. import storage
+from ..onnx import open_session
 from ._calibration import threshold_best_f1, threshold_from_good
 from ._config import AnomalyConfig
 from ._memory import Features, PatchIndex, fit_projection, greedy_coreset, project
-from ._runtime import open_session, patch_features
+from ._runtime import patch_features
 from ._scoring import NORMALISED_THRESHOLD, ScoreScale, anomaly_map, smooth_grid
 
 Image = npt.NDArray[np.uint8]
@@ -39,6 +38,9 @@ class AnomalyPrediction(NamedTuple):
 
 class AnomalyModel:
     """A memory bank of pretrained patch features with a calibrated threshold."""
+
+    #: The ``kind`` its saved folders carry in their manifest.
+    kind = KIND
 
     def __init__(
         self,
@@ -97,7 +99,7 @@ class AnomalyModel:
         """
         config = config or AnomalyConfig()
         if not good_images:
-            raise ValueError("fit needs at least one good image")
+            raise TrainingError("fit needs at least one good image")
         started = time.monotonic()
         report = progress or (lambda done, total, stage: None)
         rng = np.random.default_rng(config.seed)
@@ -147,19 +149,17 @@ class AnomalyModel:
         }
         payloads = {
             "backbone": (".onnx", self._backbone_onnx),
-            "projection": (".npy", _storage.array_bytes(self._projection)),
-            "bank": (".npy", _storage.array_bytes(self._index.bank)),
+            "projection": (".npy", storage.array_bytes(self._projection)),
+            "bank": (".npy", storage.array_bytes(self._index.bank)),
         }
-        _storage.save_model(Path(directory), payloads, manifest, self.training)
+        storage.save_model(Path(directory), payloads, manifest, self.training)
 
     @classmethod
     def load(cls, directory: str | Path) -> AnomalyModel:
         """Load a saved model; needs onnxruntime, numpy and faiss only (no torch)."""
         directory = Path(directory)
-        manifest = _storage.read_manifest(directory)
-        where = directory / _storage.MANIFEST
-        if manifest.get("kind") != KIND:
-            raise ModelFileError(f"{where}: kind {manifest.get('kind')!r} is not {KIND!r}")
+        manifest = storage.read_manifest(directory, KIND)
+        where = directory / storage.MANIFEST
         try:
             config = AnomalyConfig.model_validate(manifest["config"])
             scale = ScoreScale(
@@ -168,17 +168,18 @@ class AnomalyModel:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{where}: invalid config or scale ({error})") from error
-        bank_path, bank = _storage.load_array(directory, manifest, "bank")
+        bank_path, bank = storage.load_array(directory, manifest, "bank")
         if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
             raise ModelFileError(f"{bank_path}: expected a non-empty 2-D float32 array")
-        projection_path, projection = _storage.load_array(directory, manifest, "projection")
+        projection_path, projection = storage.load_array(directory, manifest, "projection")
         if projection.dtype != np.float32 or projection.shape[1:] != bank.shape[1:]:
             raise ModelFileError(
                 f"{projection_path}: expected a float32 (D + 1, {bank.shape[1]}) projection"
             )
-        onnx_path, backbone_onnx = _storage.read_payload(directory, manifest, "backbone")
+        onnx_path, backbone_onnx = storage.read_payload(directory, manifest, "backbone")
         try:
-            model = cls(config, backbone_onnx, projection, bank, scale, _read_training(directory))
+            training = storage.read_training(directory)
+            model = cls(config, backbone_onnx, projection, bank, scale, training)
         except Exception as error:  # onnxruntime has its own classes (InvalidProtobuf, Fail...)
             raise ModelFileError(f"{onnx_path}: not a loadable ONNX model ({error})") from error
         model._check_feature_dim(onnx_path, projection_path)
@@ -316,11 +317,3 @@ def _training_metadata(
         "versions": {name: _version(name) for name in packages},
     }
 
-
-def _read_training(directory: Path) -> dict[str, Any]:
-    """Training metadata is informative only: a damaged copy does not block loading."""
-    try:
-        loaded = json.loads((directory / _storage.TRAINING).read_text())
-    except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}

@@ -7,6 +7,8 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from ...errors import ImageError
+
 #: Every side fed to the network is a multiple of this (the backbone's deepest stride),
 #: so the exported "same" padding stays valid and the patch grid tiles the input exactly.
 SIZE_MULTIPLE = 32
@@ -35,7 +37,7 @@ def to_network_input(image: npt.NDArray[np.uint8], input_size: int) -> npt.NDArr
     elif image.ndim == 3 and image.shape[2] == 4:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     else:
-        raise ValueError(
+        raise ImageError(
             f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got {image.shape}"
         )
     height, width = network_size(rgb.shape[0], rgb.shape[1], input_size)
@@ -44,18 +46,6 @@ def to_network_input(image: npt.NDArray[np.uint8], input_size: int) -> npt.NDArr
         rgb, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     )
     return np.ascontiguousarray(resized.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
-
-
-def open_session(model: bytes, threads: int = 2) -> ort.InferenceSession:
-    """An onnxruntime session that does not spin: spinning starves other threads on few cores."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    available = ort.get_available_providers()
-    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-    return ort.InferenceSession(model, options, providers=providers)
 
 
 def patch_features(

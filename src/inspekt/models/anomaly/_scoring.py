@@ -9,6 +9,7 @@ same statement: the verdict and the defect regions the flow draws always agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -28,13 +29,16 @@ def smooth_grid(distances: Grid, dilation_cells: int, sigma_cells: float) -> Gri
     only the single most distant patch; it leaves the image score, the maximum,
     unchanged. The blur then removes single-patch noise.
     """
+    # cv2's stubs type results as arrays of any numeric dtype; these keep float32.
     if dilation_cells > 1:
-        distances = cv2.dilate(distances, np.ones((dilation_cells, dilation_cells), np.uint8))
+        kernel = np.ones((dilation_cells, dilation_cells), np.uint8)
+        distances = cast(Grid, cv2.dilate(distances, kernel))
     if sigma_cells <= 0.0:
         return distances
-    return cv2.GaussianBlur(
+    blurred = cv2.GaussianBlur(
         distances, (0, 0), sigmaX=sigma_cells, sigmaY=sigma_cells, borderType=cv2.BORDER_REFLECT
     )
+    return cast(Grid, blurred)
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,12 @@ class ScoreScale:
     def normalise(self, raw: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         span = max(self.threshold - self.offset, 1e-12)
         scaled = (raw - self.offset) * (NORMALISED_THRESHOLD / span)
-        return np.maximum(scaled, 0.0, dtype=np.float32)
+        # numpy's stubs lose the array type when a ufunc is given dtype=
+        return cast(Grid, np.maximum(scaled, 0.0, dtype=np.float32))
 
 
 def anomaly_map(grid: Grid, scale: ScoreScale, height: int, width: int) -> Grid:
     """Normalised map at the input image's resolution."""
     normalised = scale.normalise(grid)
-    return cv2.resize(normalised, (width, height), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(normalised, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cast(Grid, resized)  # cv2's stubs do not keep the dtype

@@ -11,11 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..types import Context
+from .types import Context
 
 __all__ = ["Condition", "all_hold", "lookup_key"]
 
-_COMPARISONS = ("equals", "not_equals", "one_of", "at_least", "at_most", "greater_than", "less_than", "exists")
+_COMPARISONS = (
+    "equals", "not_equals", "one_of", "at_least", "at_most", "greater_than", "less_than", "exists"
+)
 _MISSING = object()
 
 
@@ -32,7 +34,9 @@ class Condition(BaseModel):
     at_most: float | None = Field(None, description="Number (or list length) <= this.")
     greater_than: float | None = Field(None, description="Number (or list length) > this.")
     less_than: float | None = Field(None, description="Number (or list length) < this.")
-    exists: bool | None = Field(None, description="Key present and not null (true) or absent/null (false).")
+    exists: bool | None = Field(
+        None, description="Key present and not null (true) or absent/null (false)."
+    )
 
     @model_validator(mode="after")
     def _one_comparison(self) -> Condition:

@@ -1,38 +1,64 @@
 """The context: the dict every module reads and edits, and its JSON form.
 
 The keys follow PEKAT's Image Analyze API so client scripts read the same
-fields. ``image``, ``input_image`` (as received), ``heatmap``, ``mask``, ``exit``
-and ``items`` are for the flow only and never leave the server; everything else, including keys user code adds, is
-returned as JSON.
+fields. ``image``, ``input_image`` (as received), ``heatmap``, ``mask``, ``exit``,
+``items`` and ``trace`` are for the flow only and never leave the server;
+everything else, including keys user code adds, is returned as JSON.
+
+``trace`` is the flow's own record of the image's way through it (which modules
+ran, how long each took); it lives in the context so that nested flows (gates,
+parallel branches) add to the same record, and it never reaches user code.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
 
-from ..types import Context, HeatMap, Image
+from .types import Context, HeatMap, Image
 
 __all__ = [
     "INTERNAL_KEYS",
+    "PARENT_ONLY_KEYS",
+    "TRACE_KEY",
+    "FlowTrace",
     "add_heatmap",
     "context_to_json",
     "finish_context",
     "new_context",
     "public_context",
+    "record_error",
+    "trace_of",
 ]
 
-INTERNAL_KEYS = frozenset({"image", "input_image", "heatmap", "mask", "exit", "items"})
+TRACE_KEY = "trace"
+INTERNAL_KEYS = frozenset({"image", "input_image", "heatmap", "mask", "exit", "items", TRACE_KEY})
+#: Keys user code never sees or replaces (Code modules in a child process).
+PARENT_ONLY_KEYS = frozenset({"input_image", TRACE_KEY})
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+@dataclass
+class FlowTrace:
+    """Which modules an image went through, in order, and milliseconds spent in each."""
+
+    ran: list[str] = field(default_factory=list)
+    ms: dict[str, float] = field(default_factory=dict)
+
+    def record(self, module: str, milliseconds: float) -> None:
+        self.ran.append(module)
+        self.ms[module] = self.ms.get(module, 0.0) + milliseconds
 
 
 def new_context(image: Image, data: str | None, global_data: dict[str, Any]) -> Context:
     """A fresh context for one image, with every key the API promises."""
     height, width = image.shape[:2]
     return {
+        TRACE_KEY: FlowTrace(),
         "image": image,
         "input_image": image,
         "heatmap": None,
@@ -69,6 +95,23 @@ def finish_context(context: Context, started: float) -> None:
     context["processing"] = False
     context["processingTime"] = time.perf_counter() - started
     context["completeTime"] = time.time()
+
+
+def trace_of(context: Context) -> FlowTrace:
+    """The context's trace (a fresh one for a context built by hand, e.g. in a test)."""
+    trace = context.get(TRACE_KEY)
+    if not isinstance(trace, FlowTrace):
+        trace = context[TRACE_KEY] = FlowTrace()
+    return trace
+
+
+def record_error(context: Context, message: str) -> None:
+    """Mark the image as not properly inspected.
+
+    ``error`` is a bool; the reason goes to ``errors``.
+    """
+    context["errors"].append(message)
+    context["error"] = True
 
 
 def add_heatmap(context: Context, heat: HeatMap) -> None:

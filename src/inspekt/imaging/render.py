@@ -9,12 +9,12 @@ detected rectangle in its class colour.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
 
-from .types import HeatMap, Image
+from ..types import HeatMap, Image
 
 __all__ = ["HEAT_RED_MAX", "annotated_image", "as_bgr", "heatmap_image", "hex_to_bgr"]
 
@@ -24,10 +24,11 @@ _DEFAULT_COLOR = (0, 0, 255)
 
 def as_bgr(image: Image) -> Image:
     """Grayscale to BGR; BGR passes through untouched."""
+    # cv2's stubs type results as arrays of any numeric dtype; colour conversions keep uint8.
     if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        return cast(Image, cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
     if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        return cast(Image, cv2.cvtColor(image, cv2.COLOR_BGRA2BGR))
     return image
 
 
@@ -35,7 +36,8 @@ def _heat_red(heat: HeatMap | None, height: int, width: int) -> np.ndarray:
     if heat is None:
         return np.zeros((height, width), np.uint8)
     if heat.shape != (height, width):
-        heat = cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
+        resized = cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
+        heat = cast(HeatMap, resized)  # cv2's stubs do not keep the dtype
     return (np.clip(heat, 0.0, 1.0) * HEAT_RED_MAX).astype(np.uint8)
 
 

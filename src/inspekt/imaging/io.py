@@ -13,12 +13,13 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
 
-from .errors import ImageError, ImageTooLargeError
-from .types import Image
+from ..errors import ImageError, ImageTooLargeError
+from ..types import Image
 
 __all__ = [
     "ImageLimits",
@@ -101,13 +102,15 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits()) -> Image:
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     except cv2.error as exc:
-        raise ImageError(f"cannot decode the image ({len(data)} bytes): {_first_line(exc)}") from exc
+        raise ImageError(
+            f"cannot decode the image ({len(data)} bytes): {_first_line(exc)}"
+        ) from exc
     if image is None:
         raise ImageError(
             f"cannot decode the body ({len(data)} bytes) as JPEG, PNG, BMP or TIFF"
         )
     limits.check(image.shape[1], image.shape[0])
-    return image
+    return cast(Image, image)  # cv2's stubs do not say imdecode gives uint8
 
 
 def image_from_raw(
@@ -128,7 +131,7 @@ def image_from_raw(
                 f"raw Bayer image of {width}x{height} needs {pixels} bytes, received {received}"
             )
         mosaic = np.frombuffer(data, np.uint8).reshape(height, width)
-        return cv2.cvtColor(mosaic, _BAYER_RGGB_TO_BGR)
+        return cast(Image, cv2.cvtColor(mosaic, _BAYER_RGGB_TO_BGR))  # stubs lose the dtype
     if received == pixels * 3:
         return np.frombuffer(data, np.uint8).reshape(height, width, 3)
     if received == pixels:

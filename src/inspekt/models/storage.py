@@ -1,4 +1,8 @@
-"""Crash-safe model directories: content-addressed files plus one manifest replaced atomically.
+"""Crash-safe model folders, shared by every model type: content-addressed files plus one
+manifest replaced atomically.
+
+Each model names its ``kind`` in the manifest; :func:`read_manifest` refuses a
+folder written by another model type or another format version.
 
 A save writes every payload under a name that contains its hash, fsyncs it, and only
 then replaces ``model.json`` (the manifest naming those files) with ``os.replace``.
@@ -23,7 +27,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inspekt.errors import ModelFileError
+from ..errors import ModelFileError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "TRAINING",
+    "array_bytes",
+    "load_array",
+    "read_manifest",
+    "read_payload",
+    "read_training",
+    "save_model",
+]
 
 MANIFEST = "model.json"
 TRAINING = "training.json"
@@ -100,8 +116,8 @@ def _remove_unreferenced(directory: Path, roles: Iterable[str], keep: set[str]) 
             path.unlink(missing_ok=True)
 
 
-def read_manifest(directory: Path) -> dict[str, Any]:
-    """The manifest, checked for its format version."""
+def read_manifest(directory: Path, kind: str) -> dict[str, Any]:
+    """The manifest, checked for its format version and model kind."""
     path = directory / MANIFEST
     try:
         document = json.loads(path.read_bytes())
@@ -116,7 +132,18 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise ModelFileError(
             f"{path}: format_version {version!r} is not supported (expected {FORMAT_VERSION})"
         )
+    if document.get("kind") != kind:
+        raise ModelFileError(f"{path}: kind {document.get('kind')!r} is not {kind!r}")
     return document
+
+
+def read_training(directory: Path) -> dict[str, Any]:
+    """Training metadata is informative only: a damaged copy does not block loading."""
+    try:
+        loaded = json.loads((directory / TRAINING).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def read_payload(directory: Path, manifest: Mapping[str, Any], role: str) -> tuple[Path, bytes]:

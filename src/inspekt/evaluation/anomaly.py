@@ -1,15 +1,14 @@
-"""Evaluate a project's trained anomaly module on an MVTec-layout test set.
+"""Anomaly metrics over an MVTec-layout test set, fed one scored image at a time.
 
-Scores come from the module exactly as it runs in the flow (ROI, mask,
-sensitivity, threshold), and the time per image is everything the module does
-for it. Pixel AUROC is computed on maps and masks scaled to at most
-``PIXEL_SIDE`` pixels on the longer side, so memory stays bounded on large sets.
+The anomaly module scores each test image exactly as it runs in the flow (ROI,
+mask, sensitivity, threshold) and hands the result to an
+:class:`AnomalyEvaluator`; the time per image is everything the module does for
+it. Pixel AUROC is computed on maps and masks scaled to at most ``PIXEL_SIDE``
+pixels on the longer side, so memory stays bounded on large sets.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import ProjectError
-from ..imageio import read_image_file
-from ..modules.anomaly import AnomalyModule
+from ..errors import DatasetError
+from ..types import HeatMap
 from .dataset import MvtecDataset, Sample, load_mvtec, read_mask
 from .metrics import auroc, f1_at_threshold, pixel_auroc
+from .report import write_report
 
-__all__ = ["AnomalyEvaluation", "ScoredSample", "evaluate_anomaly", "load_anomaly_dataset"]
+__all__ = ["AnomalyEvaluation", "AnomalyEvaluator", "ScoredSample", "load_anomaly_dataset"]
 
 PIXEL_SIDE = 512
 MVTEC_LAYOUT = (
@@ -50,6 +49,8 @@ class AnomalyEvaluation:
     f1: float
     per_class_recall: dict[str, float]
     ms: list[float] = field(default_factory=list)
+    #: Each test image's map, when kept for the report.
+    maps: dict[Path, HeatMap] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The ``eval --json`` object (keys fixed by the CLI contract)."""
@@ -64,47 +65,56 @@ class AnomalyEvaluation:
             "per_class_recall": {k: _round(v) for k, v in self.per_class_recall.items()},
         }
 
+    def write_report(self, folder: Path) -> list[Path]:
+        """ROC curve, score histogram, the worst misses and metrics.json."""
+        return write_report(self, folder)
+
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
 def load_anomaly_dataset(root: Path) -> MvtecDataset:
-    """The dataset, or a ProjectError that lists the layout expected."""
+    """The dataset, or a DatasetError that lists the layout expected."""
     try:
         return load_mvtec(root)
-    except (ValueError, OSError) as exc:
-        raise ProjectError(f"{root}: not an anomaly dataset ({exc}); expected {MVTEC_LAYOUT}") from exc
+    except (DatasetError, OSError) as exc:
+        reason = exc.message if isinstance(exc, DatasetError) else str(exc)
+        raise DatasetError(
+            f"{root}: not an anomaly dataset ({reason}); expected {MVTEC_LAYOUT}"
+        ) from exc
 
 
-def evaluate_anomaly(
-    module: AnomalyModule,
-    dataset: MvtecDataset,
-    progress: Callable[[int, int], None] | None = None,
-    keep_maps: bool = False,
-) -> tuple[AnomalyEvaluation, dict[Path, np.ndarray]]:
-    """Run the module on every test image; returns metrics and (optionally) each map."""
-    scored: list[ScoredSample] = []
-    masks: list[np.ndarray] = []
-    maps: list[np.ndarray] = []
-    kept: dict[Path, np.ndarray] = {}
-    with_masks = dataset.has_masks
-    for done, sample in enumerate(dataset.test, 1):
-        image = read_image_file(sample.path)
-        started = time.perf_counter()
-        finding = module.inspect(image)
-        ms = (time.perf_counter() - started) * 1000
-        scored.append(ScoredSample(sample, finding.score, finding.nok, ms))
-        if with_masks:
-            mask = read_mask(sample.mask_path) if sample.mask_path else np.zeros(image.shape[:2], np.uint8)
-            small_map, small_mask = _shrink(finding.heat, mask)
-            maps.append(small_map)
-            masks.append(small_mask)
-        if keep_maps:
-            kept[sample.path] = finding.heat
-        if progress:
-            progress(done, len(dataset.test))
-    return _summarise(scored, module.threshold, masks, maps), kept
+class AnomalyEvaluator:
+    """Collects each test image's score and map, then computes the metrics."""
+
+    def __init__(self, dataset: MvtecDataset, threshold: float, keep_maps: bool = False) -> None:
+        self.dataset = dataset
+        self.threshold = threshold
+        self.keep_maps = keep_maps
+        self._scored: list[ScoredSample] = []
+        self._masks: list[np.ndarray] = []
+        self._maps: list[np.ndarray] = []
+        self._kept: dict[Path, HeatMap] = {}
+
+    def add(self, sample: Sample, heat: HeatMap, score: float, nok: bool, ms: float) -> None:
+        self._scored.append(ScoredSample(sample, score, nok, ms))
+        if self.dataset.has_masks:
+            mask = (
+                read_mask(sample.mask_path)
+                if sample.mask_path
+                else np.zeros(heat.shape[:2], np.uint8)
+            )
+            small_map, small_mask = _shrink(heat, mask)
+            self._maps.append(small_map)
+            self._masks.append(small_mask)
+        if self.keep_maps:
+            self._kept[sample.path] = heat
+
+    def result(self) -> AnomalyEvaluation:
+        evaluation = _summarise(self._scored, self.threshold, self._masks, self._maps)
+        evaluation.maps = self._kept
+        return evaluation
 
 
 def _shrink(heat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,75 @@
+"""Train and evaluate a project's trainable modules, wherever they sit in the flow.
+
+Each trainable module says what it learns from and reads the folders that fit;
+this layer only finds the modules and hands them the folders named on the
+command line. Models are written atomically by each module, so a training that
+is killed or fails leaves the previous model in place and the server can still
+start. Training never executes Code modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProjectError
+from ..modules import Evaluation, TrainingSources, open_modules
+from ..modules.base import Progress
+from .project import load_project
+
+__all__ = ["TrainingRun", "evaluate_project", "train_project"]
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What one module was trained on and what it reported."""
+
+    module: str
+    metadata: dict[str, Any]
+
+
+def train_project(
+    project_dir: Path,
+    sources: TrainingSources,
+    *,
+    module: str | None = None,
+    progress: Progress | None = None,
+) -> list[TrainingRun]:
+    """Train every trainable module (or the one named) and save its model."""
+    project = load_project(project_dir, allow_code=False)
+    modules = project.trainable(module)
+    if len(modules) > 1 and (sources.good or sources.defects or sources.data):
+        names = ", ".join(m.name for m in modules)
+        raise ProjectError(
+            f"{project_dir}: several trainable modules ({names}); pick one with --module"
+        )
+    runs = []
+    for trainable in modules:
+        metadata = trainable.fit(sources, progress)
+        runs.append(TrainingRun(trainable.name, metadata))
+    return runs
+
+
+def evaluate_project(
+    project_dir: Path,
+    dataset: Path,
+    *,
+    module: str | None = None,
+    progress: Progress | None = None,
+    keep_examples: bool = False,
+) -> tuple[str, Evaluation]:
+    """Evaluate one trained module (the only one, or the one named) on a dataset."""
+    project = load_project(project_dir, allow_code=False)
+    modules = project.trainable(module)
+    if len(modules) > 1:
+        names = ", ".join(m.name for m in modules)
+        raise ProjectError(
+            f"{project_dir}: several trainable modules ({names}); pick one with --module"
+        )
+    (trainable,) = modules
+    open_modules([trainable])
+    try:
+        return trainable.name, trainable.evaluate(dataset, progress, keep_examples)
+    finally:
+        trainable.close()

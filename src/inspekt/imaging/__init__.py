@@ -1,0 +1,1 @@
+"""Pixels in and out: decoding requests and files, drawing results, regions of interest."""

@@ -1,0 +1,89 @@
+"""The inspection seam: an image source and request options in, a finished inspection out.
+
+Every front end — the HTTP API, ``inspekt analyze``, a serving replica — calls
+:meth:`Inspector.inspect`; none of them runs the flow itself. Subscribers
+receive every finished :class:`~inspekt.results.Inspection` through one hook:
+first the flow's own output modules (webhooks, savers; only for images that
+reached them), then whatever the front end added (the last image, history,
+metrics). A subscriber that fails is logged and never costs the line its
+answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .flow import FlowRunner, Project
+from .modules import Module
+from .results import Inspection
+from .types import Closeable, Image
+
+__all__ = ["ImageSource", "InspectionOptions", "Inspector", "LastImage", "Subscriber"]
+
+log = logging.getLogger(__name__)
+
+#: Produces the pixels on the inspecting thread (decoding is part of the work).
+ImageSource = Callable[[], Image]
+#: Called with every finished inspection, on the inspecting thread; must be quick.
+Subscriber = Callable[[Inspection], None]
+
+
+@dataclass(frozen=True)
+class InspectionOptions:
+    """What a request may say about how to inspect an image."""
+
+    #: Passed to the flow as ``context['data']`` (PEKAT's ``data`` parameter).
+    data: str | None = None
+
+
+class Inspector(Closeable):
+    """Runs inspections for one opened project and tells subscribers about each."""
+
+    def __init__(self, project: Project) -> None:
+        self.runner = FlowRunner(project)
+        modules = [m for m in project.walk() if _overrides_finished(m)]
+        self._subscribers: list[Subscriber] = [m.inspection_finished for m in modules]
+
+    @property
+    def project(self) -> Project:
+        return self.runner.project
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Receive every finished inspection from now on."""
+        self._subscribers.append(subscriber)
+
+    def inspect(
+        self, source: ImageSource, options: InspectionOptions = InspectionOptions()
+    ) -> Inspection:
+        """Load the image, run the flow, notify subscribers; errors loading the image propagate."""
+        started = time.perf_counter()
+        image = source()
+        load_ms = (time.perf_counter() - started) * 1000
+        inspection = Inspection(self.runner.analyze(image, options.data), load_ms=load_ms)
+        for subscriber in self._subscribers:
+            try:
+                subscriber(inspection)
+            except Exception:  # a broken recorder must not cost the line its answer
+                log.exception("inspection subscriber %r failed", subscriber)
+        return inspection
+
+    def close(self) -> None:
+        """Close the project's modules (flushing outputs and savers)."""
+        self.runner.close()
+
+
+class LastImage:
+    """Subscriber that keeps the image the last inspection ended with (``/last_image``)."""
+
+    def __init__(self) -> None:
+        self.image: Image | None = None
+
+    def __call__(self, inspection: Inspection) -> None:
+        self.image = inspection.context["image"]
+
+
+def _overrides_finished(module: Module) -> bool:
+    return type(module).inspection_finished is not Module.inspection_finished
