@@ -320,7 +320,8 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
         out += [""]
 
     out += _notes(results)
-    out += _anomaly_section()
+    out += _included_section("Start-up", STARTUP_RESULTS, "`python bench/startup.py`")
+    out += _included_section("Anomaly detector", ANOMALY_RESULTS, "the `bench/anomaly/` scripts")
     out += [
         "## Reproduce",
         "",
@@ -480,17 +481,20 @@ __all__ = ["markdown", "plot_concurrency", "plot_floor_hist", "plot_memory", "pl
 
 
 ANOMALY_RESULTS = Path(__file__).parent / "anomaly" / "RESULTS.md"
+STARTUP_RESULTS = Path(__file__).parent / "startup.md"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _anomaly_section() -> list[str]:
-    """The anomaly model's own measurements (bench/anomaly/RESULTS.md), one heading level down."""
-    lines = ANOMALY_RESULTS.read_text(encoding="utf-8").splitlines()
+def _included_section(title: str, results: Path, script: str) -> list[str]:
+    """Measurements another bench script wrote (its own markdown), one heading level down."""
+    if not results.is_file():
+        return [f"## {title}", "", f"Not measured yet: run {script}.", ""]
+    lines = results.read_text(encoding="utf-8").splitlines()
     body = [("#" + line if line.startswith("#") else line) for line in lines[1:]]
     return [
-        "## Anomaly detector",
+        f"## {title}",
         "",
-        f"From `{ANOMALY_RESULTS.relative_to(ANOMALY_RESULTS.parents[2])}`, "
-        "written by the `bench/anomaly/` scripts.",
+        f"From `{results.resolve().relative_to(REPO_ROOT)}`, written by {script}.",
         *body,
         "",
     ]
