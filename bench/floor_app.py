@@ -21,11 +21,11 @@ import uvicorn
 
 #: An empty flow's context, so the floor sends as many bytes back as inspekt does.
 DEFAULT_ANSWER = (
-    b'{"error":false,"imageShape":{"height":1080,"width":1920},"processing":false,'
-    b'"processingTime":0.0000123,"save":false,"data":null,"completeTime":1764230400.123456,'
-    b'"errors":[],"stdout":"","stderr":"","globalData":{},"operatorInput":null,'
-    b'"production_mode":true,"score":null,"threshold":null,"surfaceClasses":[],"angle":0,'
-    b'"detectedRectangles":[],"lines":[],"result":null}'
+    b'{"error":false,"imageShape":{"height":1080,"width":1920},"processing":true,'
+    b'"processingTime":0.000011416999768698588,"save":false,"data":"","completeTime":0.000011416999768698588,'
+    b'"errors":[],"stdout":"","stderr":"","globalData":{},"operatorInput":{},'
+    b'"production_mode":true,"score":0.0,"threshold":0.0,"surfaceClasses":[],"angle":null,'
+    b'"detectedRectangles":[],"lines":[],"result":true}'
 )
 
 

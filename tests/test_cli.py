@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import requests
 
+import inspekt
+from inspekt.flow import load_project, project_warnings
+from inspekt.server import API_KEY_FILE
 from tests.conftest import Server, color_card, encode, inspekt_command, write_project
 
 
@@ -27,7 +32,33 @@ def test_init_creates_a_project_that_validates_and_serves(
     server = serve(project)
     response = requests.post(f"{server.url}/analyze_image", data=encode(color_card()))
     assert response.status_code == 200
-    assert response.json()["result"] is (True if template == "code" else None)
+    context = response.json()
+    assert context["result"] is True  # the empty flow judges nothing: PEKAT's default OK
+    assert ("image 96x64" in context["stdout"]) is (template == "code")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_init_keeps_the_stored_api_key_out_of_git(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    assert run("init", str(project), "--template", "code").returncode == 0
+    key = project / API_KEY_FILE  # where `serve --secure` stores it
+    key.parent.mkdir()
+    key.write_text("553d7790-827c-11ec-978b-6da1176c0b00\n")
+    git = ["git", "-C", str(project)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    assert subprocess.run([*git, "check-ignore", "-q", str(key)]).returncode == 0
+    untracked = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "main.py" in untracked and ".inspekt" not in untracked
+
+
+def test_version() -> None:
+    done = run("--version")
+    assert done.returncode == 0
+    assert done.stdout == f"inspekt {inspekt.__version__}\n"
+    assert inspekt.__version__ == version("inspekt")
 
 
 def test_init_refuses_a_non_empty_folder_and_unknown_templates(tmp_path: Path) -> None:
@@ -101,6 +132,21 @@ def test_serve_on_a_busy_port(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        done = run("serve", str(project), "--port", str(busy.getsockname()[1]))
+        port = busy.getsockname()[1]
+        done = run("serve", str(project), "--port", str(port))
     assert done.returncode == 1
-    assert "Address already in use" in done.stderr
+    # the SDKs' exact text, explained on the same line
+    [line] = [line for line in done.stderr.splitlines() if "inspekt: error:" in line]
+    assert "OSError: [Errno 48] Address already in use" in line
+    assert f"port {port} on 127.0.0.1 is taken" in line and "PEKAT" in line
+
+
+def test_serve_warns_about_the_project_at_start(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    project = write_project(tmp_path / "p")  # an empty flow
+    warnings = project_warnings(load_project(project))
+    assert warnings
+    server = serve(project)
+    for warning in warnings:
+        assert f"inspekt: WARNING: {warning}\n" in server.output

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
@@ -32,6 +32,9 @@ app = typer.Typer(
 )
 _state = {"debug": False}
 F = TypeVar("F", bound=Callable[..., Any])
+#: api.settings.LogFormat, spelled out so the command line starts without the
+#: web stack; where serve passes it on, mypy checks the server takes every value.
+_LogFormat = Literal["text", "json"]
 
 
 def _fail(message: str) -> None:
@@ -59,9 +62,23 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        import inspekt
+
+        typer.echo(f"inspekt {inspekt.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     _state["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
@@ -101,6 +118,10 @@ def serve(
     ssl_keyfile: Annotated[
         Path | None, typer.Option(help="Private key for --ssl-certfile.")
     ] = None,
+    log_format: Annotated[
+        _LogFormat, typer.Option(help="Request log on stderr: text, or json (one object a line).")
+    ] = "text",
+    quiet: Annotated[bool, typer.Option("--quiet", help="Log no requests.")] = False,
 ) -> None:
     """Serve the Image Analyze API for PROJECT."""
     from .api import ServerSettings
@@ -132,6 +153,7 @@ def serve(
         max_queue=max_queue,
         body_timeout=body_timeout,
         header_timeout=header_timeout,
+        request_log=None if quiet else log_format,
     )
     run_server(
         project, host=host, port=port, settings=settings, allow_code=not disable_code,
@@ -155,14 +177,20 @@ def init(
 @app.command()
 @reports_errors
 def validate(project: Annotated[Path, typer.Argument(help="Project folder.")]) -> None:
-    """Check a project's files, modules and models; print every problem, exit 1 if any."""
-    from .flow import validate_project
+    """Check a project's files, modules and models; print every problem, exit 1 if any.
+
+    Warnings (an empty flow) go to stderr too but do not fail the check.
+    """
+    from .flow import load_project, project_warnings, validate_project
 
     problems = validate_project(project)
     for problem in problems:
         typer.echo(" ".join(problem.split()), err=True)
     if problems:
         raise typer.Exit(1)
+    # Loading only builds the modules: nothing opens and no user code runs.
+    for warning in project_warnings(load_project(project, allow_code=False)):
+        typer.echo(f"inspekt: warning: {warning}", err=True)
     typer.echo(f"{project}: ok")
 
 
@@ -285,6 +313,8 @@ def train(
             if key in run.metadata
         )
         typer.echo(f"{run.module}: trained on {counts or 'its data'} in {seconds} s")
+        for warning in run.warnings:
+            typer.echo(f"inspekt: warning: {warning}", err=True)
 
 
 def _stage_reporter(bar: Progress) -> Callable[[int, int, str], None]:
@@ -338,10 +368,11 @@ def evaluate(
 @app.command("pekat-dist")
 @reports_errors
 def pekat_dist(directory: Annotated[Path, typer.Argument(help="Folder to write.")]) -> None:
-    """Write DIR/pekat_vision/pekat_vision, the launcher PEKAT's SDKs start."""
+    """Write the launchers PEKAT's SDKs start: pekat_vision/pekat_vision and server/server.exe."""
     from .launcher import write_dist
 
-    typer.echo(str(write_dist(directory)))
+    for path in write_dist(directory):
+        typer.echo(str(path))
 
 
 def main() -> None:

@@ -5,6 +5,13 @@ fields. ``image``, ``input_image`` (as received), ``heatmap``, ``mask``, ``exit`
 ``items`` and ``trace`` are for the flow only and never leave the server;
 everything else, including keys user code adds, is returned as JSON.
 
+The returned keys have the types of PEKAT's own context model, which clients
+validate against: ``processing`` is true once the flow ran, ``data`` a string
+(``""`` when the request sent none), ``score`` and ``threshold`` floats (0.0 until
+a module sets them), ``angle`` null until a module turns the image, and
+``result`` a bool that starts true (OK) — modules and rules set it false.
+``processingTime`` and ``completeTime`` are seconds the flow took.
+
 ``trace`` is the flow's own record of the image's way through it (which modules
 ran, how long each took); it lives in the context so that nested flows (gates,
 parallel branches) add to the same record, and it never reaches user code.
@@ -69,21 +76,22 @@ def new_context(image: Image, data: str | None, global_data: dict[str, Any]) -> 
         "processing": True,
         "processingTime": 0.0,
         "save": False,
-        "data": data,
-        "completeTime": None,
+        "data": "" if data is None else data,
+        "completeTime": 0.0,
         "errors": [],
         "stdout": "",
         "stderr": "",
         "globalData": global_data,
-        "operatorInput": None,
+        "operatorInput": {},
+        # PEKAT says false only for images tried in its editor; inspekt has none.
         "production_mode": True,
-        "score": None,
-        "threshold": None,
+        "score": 0.0,
+        "threshold": 0.0,
         "surfaceClasses": [],
-        "angle": 0,
+        "angle": None,
         "detectedRectangles": [],
         "lines": [],
-        "result": None,
+        "result": True,
     }
 
 
@@ -92,9 +100,14 @@ def finish_context(context: Context, started: float) -> None:
     image = context.get("image")
     if isinstance(image, np.ndarray) and image.ndim >= 2:
         context["imageShape"] = {"height": int(image.shape[0]), "width": int(image.shape[1])}
-    context["processing"] = False
-    context["processingTime"] = time.perf_counter() - started
-    context["completeTime"] = time.time()
+    # User code often computes the verdict with numpy (``score < limit``); the context
+    # promises a bool, and subscribers (savers, logs) compare with ``is``.
+    if isinstance(context.get("result"), np.bool_):
+        context["result"] = bool(context["result"])
+    # Both are the image's processing time in seconds (completeTime is no timestamp).
+    elapsed = time.perf_counter() - started
+    context["processingTime"] = elapsed
+    context["completeTime"] = elapsed
 
 
 def trace_of(context: Context) -> FlowTrace:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .context import trace_of
-from .imaging.render import annotated_image, heatmap_image
+from .imaging.render import annotated_image, heatmap_image, hex_to_bgr
 from .types import Context, Image
 
 __all__ = ["ClassName", "ImageKind", "Inspection", "Rectangle", "add_rectangles"]
@@ -31,11 +31,13 @@ class ClassName:
     id: int = 0
 
     def as_context(self) -> dict[str, Any]:
+        """PEKAT's ``classNames`` entry: the confidence there is a whole percentage."""
         return {
             "id": self.id,
             "label": self.label,
-            "confidence": self.confidence,
+            "confidence": round(self.confidence * 100),
             "color": self.color,
+            "color_bgr": list(hex_to_bgr(self.color)),
         }
 
 
@@ -43,7 +45,8 @@ class ClassName:
 class Rectangle:
     """A found object or defect in image pixels, with the module that found it.
 
-    ``kind`` is PEKAT's ``source.type`` (``UNSUPERVISED`` for anomaly regions).
+    ``kind`` is PEKAT's ``source.type`` (``UNSUPERVISED`` for anomaly regions);
+    ``module_id`` is the finding module's :attr:`~inspekt.modules.Module.module_id`.
     """
 
     x: int
@@ -52,7 +55,7 @@ class Rectangle:
     height: int
     confidence: float
     classes: tuple[ClassName, ...]
-    module: str
+    module_id: int
     kind: str
     area: int | None = None
 
@@ -60,18 +63,26 @@ class Rectangle:
         """The rectangle as PEKAT's ``detectedRectangles`` entry."""
         return {
             "x": self.x, "y": self.y, "width": self.width, "height": self.height,
-            "rotate": 0, "area": self.width * self.height if self.area is None else self.area,
+            "rotate": 0.0, "area": self.width * self.height if self.area is None else self.area,
             "confidence": self.confidence, "id": rectangle_id,
             "classNames": [name.as_context() for name in self.classes],
-            "source": {"modelId": self.module, "moduleId": self.module, "type": self.kind},
+            # inspekt keeps one model per module, so both ids name the module.
+            "source": {"modelId": self.module_id, "moduleId": self.module_id, "type": self.kind},
         }
 
 
 def add_rectangles(context: Context, rectangles: list[Rectangle]) -> None:
-    """Append rectangles to the context, numbering them after those already there."""
+    """Append rectangles to the context with ids unique within it.
+
+    Ids continue after the largest one already there, whoever added it: user
+    code may have added rectangles with ids of its own.
+    """
     found = context["detectedRectangles"]
-    for rectangle in rectangles:
-        found.append(rectangle.as_context(len(found)))
+    ids = [rect.get("id") for rect in found if isinstance(rect, dict)]
+    taken = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+    next_id = max(taken, default=0) + 1
+    for number, rectangle in enumerate(rectangles, next_id):
+        found.append(rectangle.as_context(number))
 
 
 @dataclass

@@ -3,7 +3,8 @@
 The project is loaded (and its models with it) before the socket is bound, so
 ``/ping`` answers 200 as soon as anyone can connect. Then the launcher lines
 that PEKAT's SDKs wait for are printed: ``__SERVER_RUNNING__`` and
-``STOP_INIT_MODEL``.
+``STOP_INIT_MODEL``. stdout carries nothing else the SDKs could misread:
+warnings about the project and the request log go to stderr.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import uvicorn
 from .api import InspectionService, ServerSettings, create_app
 from .api.limits import header_timeout_protocol
 from .errors import InspektError, PortInUseError
-from .flow import load_project
+from .flow import load_project, project_warnings
 from .inspection import Inspector
 
 __all__ = ["bind_socket", "load_or_create_api_key", "serve"]
@@ -56,7 +57,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise PortInUseError(f"{ADDRESS_IN_USE} ({host}:{port})") from exc
+            raise PortInUseError(
+                f"{ADDRESS_IN_USE} (port {port} on {host} is taken; the Errno 48 wording, "
+                "macOS's, is what PEKAT's SDKs look for)"
+            ) from exc
         raise InspektError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     sock.listen(2048)
     sock.setblocking(False)
@@ -93,6 +97,8 @@ def serve(
     if settings is None:
         settings = ServerSettings()
     project = load_project(project_dir, allow_code=allow_code)
+    for warning in project_warnings(project):
+        print(f"inspekt: WARNING: {warning}", file=sys.stderr, flush=True)
     inspector = Inspector(project)
     try:
         sock = bind_socket(host, port)

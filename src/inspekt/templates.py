@@ -32,6 +32,12 @@ Optional: images of defective parts in a folder named in flow.yaml
 (defect_images) refine the threshold.
 """
 
+# `inspekt serve --secure` stores the project's api key in .inspekt/
+# (server.API_KEY_FILE): it must never reach a repository with the project.
+_GITIGNORE = """# inspekt's local state: the api key stored by `inspekt serve --secure`
+.inspekt/
+"""
+
 _FLOWS: dict[str, str] = {
     "empty": "flow: []\n",
     "code": "flow:\n  - type: code\n    name: code\n    file: main.py\n",
@@ -55,6 +61,7 @@ def create_project(directory: Path, template: str) -> None:
     package = {"name": directory.resolve().name, "version": "1.0.0", "template": template}
     (directory / PACKAGE_FILE).write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
     (directory / FLOW_FILE).write_text(_FLOWS[template], encoding="utf-8")
+    (directory / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
     for name, content in _EXTRA_FILES.get(template, {}).items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(content, encoding="utf-8")

@@ -41,6 +41,27 @@ def test_api_key_required_when_set(tmp_path: Path, serve: Callable[..., Server])
     assert KEY not in "".join(server.output)
 
 
+def test_with_a_key_last_image_and_the_schema_need_it_too(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    server = serve(write_project(tmp_path / "p"), "--api-key", KEY)
+    assert analyze(server, f"api_key={KEY}").status_code == 200
+    for path in ("/last_image", "/openapi.json"):
+        for query in ("", "?api_key=", "?api_key=wrong", f"?api_key={KEY[:-1]}"):
+            refused = requests.get(f"{server.url}{path}{query}")
+            assert refused.status_code == 401, (path, query)
+            assert refused.json()["code"] == "unauthorized"
+    image = requests.get(f"{server.url}/last_image?api_key={KEY}")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    schema = requests.get(f"{server.url}/openapi.json?api_key={KEY}")
+    assert schema.status_code == 200 and "/analyze_image" in schema.json()["paths"]
+    assert "/openapi.json" not in schema.json()["paths"]
+    # SDKs poll these before they send any key
+    assert requests.get(f"{server.url}/ping").status_code == 200
+    assert requests.get(f"{server.url}/version").text == "3.18.0"
+    assert requests.get(f"{server.url}/docs?api_key={KEY}").status_code == 404  # off
+
+
 def test_api_key_ignored_when_security_is_off(tmp_path: Path, serve: Callable[..., Server]) -> None:
     server = serve(write_project(tmp_path / "p"))
     assert analyze(server, "api_key=anything").status_code == 200
@@ -95,6 +116,7 @@ def test_ping_version_and_last_image_before_any_analysis(
     version = requests.get(f"{server.url}/version").text
     assert tuple(int(x) for x in version.split(".")) >= (3, 18, 0)
     assert requests.get(f"{server.url}/last_image").status_code == 404
+    assert "/analyze_image" in requests.get(f"{server.url}/openapi.json").json()["paths"]
 
 
 def test_stop_needs_the_key(tmp_path: Path, serve: Callable[..., Server]) -> None:

@@ -19,6 +19,7 @@ FILES = {
     "ok.py": "def main(context):\n    context['result'] = True\n",
     "nok.py": "def main(context):\n    context['result'] = False\n",
     "stop.py": "def main(context):\n    context['exit'] = True\n",
+    "seen.py": "def main(context):\n    context.setdefault('seen', []).append(context['result'])\n",
     "half.py": (
         "def main(context):\n"
         "    context['image'] = context['image'][:, : context['image'].shape[1] // 2]\n"
@@ -73,14 +74,33 @@ def test_parallel_branches_join_by_and(tmp_path: Path, first: str, expected: boo
     assert context["result"] is expected  # branch b exited before saying NOK
 
 
+JOIN = """
+flow:
+  - {type: code, name: before, file: {before}}
+  - type: parallel
+    branches:
+      - [{type: code, name: a, file: seen.py}, {type: code, name: a_ok, file: ok.py}]
+      - [{type: code, name: b, file: seen.py}]
+"""
+
+
+@pytest.mark.parametrize(("before", "expected"), [("ok.py", True), ("nok.py", False)])
+def test_each_branch_starts_ok_and_the_join_keeps_the_forks_verdict(
+    tmp_path: Path, before: str, expected: bool
+) -> None:
+    context = run(tmp_path, JOIN.replace("{before}", before))
+    assert context["seen"] == [True, True]  # a branch judges only its own findings
+    assert context["result"] is expected
+
+
 def test_a_failing_module_in_a_branch_stops_the_flow(tmp_path: Path) -> None:
     flow = (
-        "flow:\n  - type: gate\n    when: [{key: result, exists: false}]\n    flow:\n"
+        "flow:\n  - type: gate\n    when: [{key: result, equals: true}]\n    flow:\n"
         "      - {type: crop, x: 99999, y: 0, width: 5, height: 5}\n"
         "  - {type: code, name: after, file: ok.py}\n"
     )
     context = run(tmp_path, flow)
-    assert context["error"] is True and context["result"] is None
+    assert context["error"] is True and context["result"] is False  # not inspected: not OK
     assert "outside" in context["errors"][0] and "crop" in context["errors"][0]
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from inspekt import FlowRunner, Inspection, Inspector, ProjectError, load_project
-from inspekt.flow import validate_project
-from tests.conftest import real_image, write_project
+from inspekt.flow import project_warnings, validate_project
+from tests.conftest import code_flow, inspekt_command, real_image, write_project
 
 
 @pytest.mark.parametrize(
@@ -80,9 +81,34 @@ def test_versioned_and_bare_type_ids_and_unique_names(tmp_path: Path) -> None:
 
 def test_empty_flow_passes_the_image_through(tmp_path: Path) -> None:
     image = real_image()
-    context = FlowRunner(load_project(write_project(tmp_path / "p"))).analyze(image, "d")
-    assert context["image"] is image and context["result"] is None and context["data"] == "d"
-    assert context["processing"] is False and context["processingTime"] >= 0
+    with FlowRunner(load_project(write_project(tmp_path / "p"))) as runner:
+        context = runner.analyze(image, "d")
+        assert runner.analyze(image)["data"] == ""  # a request without data
+    assert context["image"] is image and context["result"] is True and context["data"] == "d"
+    assert context["processing"] is True and context["processingTime"] >= 0
+    # seconds the image took, not a timestamp
+    assert 0 <= context["completeTime"] < 10
+
+
+def test_an_empty_flow_is_valid_but_warned_about(tmp_path: Path) -> None:
+    empty = write_project(tmp_path / "empty")
+    assert validate_project(empty) == []
+    (warning,) = project_warnings(load_project(empty))
+    assert "flow.yaml" in warning and "empty" in warning
+    done = subprocess.run(
+        inspekt_command("validate", str(empty)), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stderr == f"inspekt: warning: {warning}\n"
+    crop = "flow:\n  - {type: crop, x: 0, y: 0, width: 1, height: 1}\n"
+    assert project_warnings(load_project(write_project(tmp_path / "crop", crop))) == []
+
+
+def test_a_numpy_verdict_becomes_a_bool(tmp_path: Path) -> None:
+    files = {"np.py": "import numpy as np\n\ndef main(context):\n"
+             "    context['result'] = np.float32(0.7) < 0.5\n"}
+    project = load_project(write_project(tmp_path / "p", code_flow("np.py"), files))
+    with FlowRunner(project) as runner:
+        assert runner.analyze(real_image())["result"] is False
 
 
 def test_inspection_subscribers_see_every_inspection_and_cannot_break_it(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ flow:
   - {type: code, name: first, file: ok.py}
   - type: gate
     name: gate
-    when: [{key: result, exists: false}]
+    when: [{key: result, equals: true}]
     flow:
       - {type: code, file: ok.py}
       - type: parallel
@@ -32,6 +32,14 @@ def test_walk_reaches_nested_modules_with_unique_default_names(tmp_path: Path) -
         "first", "gate", "gate.code0", "gate.parallel1", "left", "right",
     ]
     assert project.module("right").options.type == "code@1"
+
+
+def test_module_ids_count_the_whole_tree_from_one_in_flow_order(tmp_path: Path) -> None:
+    project = load_project(write_project(tmp_path / "p", NESTED, OK))
+    assert [(m.name, m.module_id) for m in project.walk()] == [
+        ("first", 1), ("gate", 2), ("gate.code0", 3), ("gate.parallel1", 4), ("left", 5),
+        ("right", 6),
+    ]
 
 
 def test_names_are_unique_across_the_whole_tree(tmp_path: Path) -> None:
@@ -61,6 +69,6 @@ def test_each_module_that_ran_is_timed(tmp_path: Path) -> None:
 
 
 def test_a_gate_that_does_not_open_skips_its_modules(tmp_path: Path) -> None:
-    closed = NESTED.replace("exists: false", "exists: true")
+    closed = NESTED.replace("equals: true", "equals: false")
     with Inspector(load_project(write_project(tmp_path / "p", closed, OK))) as inspector:
         assert inspector.inspect(real_image).modules_run == ["first", "gate"]

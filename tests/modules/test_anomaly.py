@@ -38,6 +38,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = cli("train", str(project))
     assert done.returncode == 0, done.stderr
     assert "anomaly: trained on 6 good" in done.stdout
+    assert "warning: module 'anomaly' learnt from 6 good images; 20 or more" in done.stderr
     assert "calibration" in done.stderr  # progress bar
     return project
 
@@ -54,8 +55,12 @@ def with_blob(image: np.ndarray) -> np.ndarray:
     return painted
 
 
+def good_image_path() -> Path:
+    return sorted((HAZELNUT / "test" / "good").glob("*.jpg"))[0]
+
+
 def good_image() -> np.ndarray:
-    return cv2.imread(str(sorted((HAZELNUT / "test" / "good").glob("*.jpg"))[0]))
+    return cv2.imread(str(good_image_path()))
 
 
 def copy_project(trained: Path, target: Path, flow: str) -> Path:
@@ -72,7 +77,9 @@ def test_a_painted_blob_is_flagged_and_boxed_where_it_was_painted(trained: Path)
     assert blob["score"] > clean["score"]
     boxes = blob["detectedRectangles"]
     assert boxes and boxes[0]["classNames"][0]["label"] == "anomaly"
-    assert boxes[0]["source"]["type"] == "UNSUPERVISED"
+    assert boxes[0]["source"] == {"modelId": 1, "moduleId": 1, "type": "UNSUPERVISED"}
+    assert boxes[0]["classNames"][0]["confidence"] == round(boxes[0]["confidence"] * 100)
+    assert [box["id"] for box in boxes] == list(range(1, len(boxes) + 1))
     x, y = BLOB_CENTRE
     box = boxes[0]
     assert box["x"] <= x <= box["x"] + box["width"] and box["y"] <= y <= box["y"] + box["height"]
@@ -193,7 +200,7 @@ def test_killed_training_leaves_a_whole_model(trained: Path, tmp_path: Path) -> 
 def test_a_nested_module_trains_from_a_dataset_and_evaluates_by_name(tmp_path: Path) -> None:
     flow = (
         "flow:\n  - type: gate\n    name: gate\n"
-        "    when: [{key: result, exists: false}]\n    flow:\n"
+        "    when: [{key: result, equals: true}]\n    flow:\n"
         f"      - {{type: anomaly, name: nut, {SMALL_MODEL}}}\n"
         f"      - {{type: anomaly, name: other, {SMALL_MODEL}}}\n"
     )
@@ -212,3 +219,23 @@ def test_a_nested_module_trains_from_a_dataset_and_evaluates_by_name(tmp_path: P
     assert json.loads(evaluated.stdout)["n_images"] == 4
     refused = cli("train", str(project), "--module", "nut", "--data", str(tmp_path))
     assert refused.returncode == 1 and "train/good/" in refused.stderr
+
+
+def test_validate_says_when_the_model_no_longer_matches_the_project(
+    trained: Path, tmp_path: Path
+) -> None:
+    project = copy_project(trained, tmp_path / "stale", anomaly_flow())
+    fresh = cli("validate", str(project))
+    assert fresh.returncode == 0 and "stale" not in fresh.stderr
+    assert "threshold" not in cli("validate", str(project)).stderr
+    (project / "flow.yaml").write_text(anomaly_flow(", threshold: 0.7"))  # a run-time option
+    assert "stale" not in cli("validate", str(project)).stderr
+    (project / "flow.yaml").write_text(anomaly_flow().replace("bank_size: 600", "bank_size: 700"))
+    options = cli("validate", str(project))
+    assert options.returncode == 0, options.stderr
+    assert "(anomaly@1 'anomaly'): the model in" in options.stderr
+    assert "stale: its options in flow.yaml changed" in options.stderr
+    (project / "flow.yaml").write_text(anomaly_flow())
+    shutil.copy(good_image_path(), project / "images" / "good" / "extra.jpg")
+    images = cli("validate", str(project)).stderr
+    assert "stale: the training images in" in images and "--module anomaly" in images

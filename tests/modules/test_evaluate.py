@@ -21,9 +21,9 @@ def main(context):
 """
 
 
-def verdict(tmp_path: Path, evaluate: str) -> bool | None:
+def verdict(tmp_path: Path, evaluate: str, find: str = FIND) -> bool | None:
     flow = f"flow:\n  - {{type: code, name: find, file: find.py}}\n  - {evaluate}\n"
-    with FlowRunner(load_project(write_project(tmp_path / "p", flow, {"find.py": FIND}))) as runner:
+    with FlowRunner(load_project(write_project(tmp_path / "p", flow, {"find.py": find}))) as runner:
         return runner.analyze(real_image())["result"]
 
 
@@ -68,6 +68,26 @@ def test_default_when_no_rule_fires(tmp_path: Path) -> None:
     quiet = "{kind: score, at_least: 0.9}"
     assert verdict(tmp_path / "a", f"{{type: evaluate, rules: [{quiet}]}}") is True
     assert verdict(tmp_path / "b", f"{{type: evaluate, default: nok, rules: [{quiet}]}}") is False
+
+
+@pytest.mark.parametrize(
+    ("rules", "ok"),
+    [
+        ("[{kind: score, at_least: 0.9}]", True),
+        ("[{kind: score, at_least: 0.9}, {kind: condition, when: {key: result, equals: false}}]",
+         False),
+    ],
+)
+def test_the_verdict_replaces_an_earlier_nok_unless_a_rule_keeps_it(
+    tmp_path: Path, rules: str, ok: bool
+) -> None:
+    flagged = "def main(context):\n    context['score'] = 0.7\n    context['result'] = False\n"
+    assert verdict(tmp_path, f"{{type: evaluate, rules: {rules}}}", flagged) is ok
+
+
+def test_a_score_rule_needs_a_threshold_to_fire(tmp_path: Path) -> None:
+    unjudged = "def main(context):\n    context['score'] = 0.7\n"  # threshold stays 0.0
+    assert verdict(tmp_path, "{type: evaluate, rules: [{kind: score}]}", unjudged) is True
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ flow:
   - {{type: code, name: check, file: check.py}}
   - type: gate
     name: gated
-    when: [{{key: result, exists: false}}]
+    when: [{{key: result, equals: true}}]
     flow:
       - {{type: image_saver, name: saver, when: all}}
   - {{type: webhook, name: hook, url: 'http://127.0.0.1:{port}/'}}

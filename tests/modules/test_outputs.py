@@ -55,7 +55,7 @@ def test_webhook_delivers_in_order_after_an_outage(tmp_path: Path) -> None:
     wait_for(lambda: inspector.project.modules[0].worker.status().failing)
     reported = inspect(inspector, IMAGE, "1")
     assert any("output 'hook'" in e and "failing" in e for e in reported["errors"])
-    assert down["result"] is None
+    assert down["result"] is True
     server = start_http(port)
     try:
         inspect(inspector, IMAGE, "2")
@@ -96,7 +96,7 @@ def test_tcp_output_reconnects_when_the_listener_comes_back(tmp_path: Path) -> N
             connection.settimeout(20)
             for _ in range(2):
                 lines.append(json.loads(stream.readline()))
-    assert lines == [{"data": "first", "result": None}, {"data": "second", "result": None}]
+    assert lines == [{"data": "first", "result": True}, {"data": "second", "result": True}]
     inspector.close()
 
 

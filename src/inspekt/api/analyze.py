@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ..errors import ImageError
@@ -19,6 +20,7 @@ from ..types import Image
 from .auth import check_api_key
 from .body import is_multipart, read_body, read_form_image
 from .params import AnalyzeParams, parse_analyze_params, require_size
+from .request_log import set_verdict
 from .service import InspectionService
 
 __all__ = ["router"]
@@ -52,15 +54,19 @@ _SHARED = [*_COMMON, _query("name", "POSIX shared-memory block holding BGR pixel
 
 
 def _service(request: Request) -> InspectionService:
+    # Until an inspection says otherwise, this request ends without a verdict:
+    # refused (key, queue, size) or an image that does not decode.
+    set_verdict(request, "error")
     service: InspectionService = request.app.state.service
     check_api_key(service.settings.api_key, request.query_params.get("api_key"))
     return service
 
 
 async def _run(
-    service: InspectionService, load: Callable[[], Image], params: AnalyzeParams
+    request: Request, service: InspectionService, load: Callable[[], Image], params: AnalyzeParams
 ) -> Response:
     answer = await service.inspect(load, params)
+    set_verdict(request, answer.verdict)
     return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
 
 
@@ -84,12 +90,26 @@ async def _analyze_body(request: Request, *, raw: bool, endpoint: str) -> Respon
         )
     else:
         load = partial(decode_image, body, settings.limits)
-    return await _run(service, load, params)
+    return await _run(request, service, load, params)
 
 
-@router.post("/analyze_image", openapi_extra={"parameters": _COMMON})
+# GET is PEKAT's legacy multipart form: an old multi-project example sends it so.
+@router.api_route(
+    "/analyze_image", methods=["POST", "GET"], openapi_extra={"parameters": _COMMON}
+)
 async def analyze_image(request: Request) -> Response:
-    """Analyse an encoded image (JPEG, PNG, BMP, TIFF) sent as the body."""
+    """Analyse an encoded image (JPEG, PNG, BMP, TIFF) sent as the body.
+
+    GET works only with the legacy multipart form (the image in a part named
+    file, image or array).
+    """
+    if request.method == "GET" and not is_multipart(request):
+        raise HTTPException(
+            405,
+            "GET /analyze_image needs a multipart form with the image in a part named "
+            "file, image or array; send a bare image body with POST",
+            headers={"Allow": "GET, POST"},
+        )
     return await _analyze_body(request, raw=False, endpoint="/analyze_image")
 
 
@@ -108,4 +128,4 @@ async def analyze_image_shared_memory(request: Request) -> Response:
     if not params.name:
         raise ImageError("/analyze_image_shared_memory needs the name parameter")
     load = partial(image_from_shared_memory, params.name, width, height, service.settings.limits)
-    return await _run(service, load, params)
+    return await _run(request, service, load, params)

@@ -1,14 +1,17 @@
-"""Assemble the ASGI app: routes, error handlers, and the service they share."""
+"""Assemble the ASGI app: routes, error handlers, the request log, and the service they share."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 
 from ..errors import InspektError
 from . import analyze, system
-from .errors import handle_inspekt_error, handle_unexpected_error
+from .errors import handle_http_error, handle_inspekt_error, handle_unexpected_error
+from .request_log import RequestLog
 from .service import InspectionService
 
 __all__ = ["create_app"]
@@ -23,6 +26,10 @@ def create_app(service: InspectionService, request_stop: Callable[[], None]) -> 
     app = FastAPI(
         title="inspekt",
         summary="PEKAT VISION-compatible Image Analyze API",
+        # /openapi.json is served by system.py, behind the api key when there is
+        # one. No /docs: Swagger UI loads its scripts from a CDN that a line's
+        # network often cannot reach.
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
     )
@@ -31,5 +38,9 @@ def create_app(service: InspectionService, request_stop: Callable[[], None]) -> 
     app.include_router(system.router)
     app.include_router(analyze.router)
     app.add_exception_handler(InspektError, handle_inspekt_error)
+    app.add_exception_handler(HTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
+    log_format = service.settings.request_log
+    if log_format is not None:
+        app.add_middleware(RequestLog, write=sys.stderr.write, log_format=log_format)
     return app

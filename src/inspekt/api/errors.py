@@ -2,14 +2,18 @@
 
 Routes never catch errors themselves: they raise, and the handler registered
 here turns the error into ``{"error": message, "code": ...}`` with the status
-of the nearest class in the table. Anything unexpected is a 500 that says
-nothing about internals (the traceback goes to the log).
+of the nearest class in the table. The framework's own refusals (404 for an
+unknown path, 405 for a wrong method) get the same body. Anything unexpected
+is a 500 that says nothing about internals (the traceback goes to the log).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from http.client import responses as reason_phrases
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -24,7 +28,12 @@ from ..errors import (
     StopKeyError,
 )
 
-__all__ = ["error_response", "handle_inspekt_error", "handle_unexpected_error"]
+__all__ = [
+    "error_response",
+    "handle_http_error",
+    "handle_inspekt_error",
+    "handle_unexpected_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +53,7 @@ _STATUS: dict[type[InspektError], tuple[int, str]] = {
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """The JSON error body every failure uses; ``error`` mirrors the context's key."""
     return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
@@ -57,6 +66,22 @@ async def handle_inspekt_error(request: Request, exc: Exception) -> Response:
     if status >= 500 and headers is None:
         log.error("%s %s: %s", request.method, request.url.path, exc.message)
     return error_response(status, code, exc.message, headers)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's and FastAPI's HTTPException (404, 405, ...) in inspekt's error body."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    phrase = reason_phrases.get(status, "")
+    message = exc.detail
+    if message == phrase:  # the framework's bare default says less than we know
+        if status == 404:
+            message = f"no endpoint {request.url.path}"
+        elif status == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
+    code = phrase.lower().replace(" ", "_")  # not_found, method_not_allowed
+    return error_response(status, code, message, exc.headers)
 
 
 async def handle_unexpected_error(request: Request, exc: Exception) -> Response:

@@ -14,6 +14,7 @@ from ..context import context_to_json
 from ..imaging.io import encode_png
 from ..results import Inspection
 from .params import ResponseType
+from .request_log import Verdict, verdict_of
 
 __all__ = ["Answer", "build_answer"]
 
@@ -22,11 +23,12 @@ EXPOSED_HEADERS = "ContextBase64utf, ImageLen"
 
 @dataclass(frozen=True)
 class Answer:
-    """Body, media type and headers, computed off the event loop."""
+    """Body, media type and headers, computed off the event loop, and the verdict to log."""
 
     body: bytes
     media_type: str
     headers: dict[str, str]
+    verdict: Verdict
 
 
 def build_answer(
@@ -34,12 +36,13 @@ def build_answer(
 ) -> Answer:
     """Encode what the client asked for; all of it is CPU work for a worker thread."""
     payload = context_to_json(inspection.context)
+    verdict = verdict_of(inspection)
     if response_type == "context":
-        return Answer(payload, "application/json", {})
+        return Answer(payload, "application/json", {}, verdict)
     png = encode_png(inspection.image(response_type))
     headers = {"Access-Control-Expose-Headers": EXPOSED_HEADERS}
     if context_in_body:
         headers["ImageLen"] = str(len(png))
-        return Answer(png + payload, "image/png", headers)
+        return Answer(png + payload, "image/png", headers, verdict)
     headers["ContextBase64utf"] = base64.b64encode(payload).decode("ascii")
-    return Answer(png, "image/png", headers)
+    return Answer(png, "image/png", headers, verdict)

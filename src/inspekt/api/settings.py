@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..imaging.io import ImageLimits
 
-__all__ = ["API_COMPAT_VERSION", "ServerSettings"]
+__all__ = ["API_COMPAT_VERSION", "LogFormat", "ServerSettings"]
+
+#: How request log lines look: ``text`` for people, ``json`` (one object a line) for collectors.
+LogFormat = Literal["text", "json"]
 
 #: What ``/version`` reports. The PEKAT SDK uses shared memory only from 3.18.0 on.
 API_COMPAT_VERSION = "3.18.0"
@@ -14,7 +18,7 @@ API_COMPAT_VERSION = "3.18.0"
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """What the API enforces: keys and limits."""
+    """What the API enforces (keys and limits) and how it logs requests."""
 
     api_key: str | None = None
     stop_key: str | None = None
@@ -28,3 +32,5 @@ class ServerSettings:
     body_timeout: float = 30.0
     #: Seconds a client may take to send a request's headers (then the connection closes).
     header_timeout: float = 10.0
+    #: One line per request on stderr in this format; None logs no requests.
+    request_log: LogFormat | None = "text"

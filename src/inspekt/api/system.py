@@ -1,12 +1,17 @@
-"""Liveness, version, remote stop and the last image."""
+"""Liveness, version, remote stop, the last image and the OpenAPI schema.
+
+``/ping`` and ``/version`` stay open whatever the api key: PEKAT's SDKs poll
+them before they send a key. ``/last_image`` shows what the line inspects and
+the schema maps the server, so with a key on both need it like an analysis.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from starlette.background import BackgroundTask
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from .auth import check_stop_key
+from .auth import check_api_key, check_stop_key
 from .errors import error_response
 from .service import InspectionService
 from .settings import API_COMPAT_VERSION
@@ -40,7 +45,16 @@ async def stop(request: Request, key: str | None = Query(None)) -> Response:
 async def last_image(request: Request) -> Response:
     """The image the last analysis ended with, as PNG; 404 before the first."""
     service: InspectionService = request.app.state.service
+    check_api_key(service.settings.api_key, request.query_params.get("api_key"))
     png = await service.last_image_png()
     if png is None:
         return error_response(404, "not_found", "no image analysed yet")
     return Response(png, media_type="image/png")
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> Response:
+    """The API's OpenAPI schema (FastAPI's own route would ignore the api key)."""
+    service: InspectionService = request.app.state.service
+    check_api_key(service.settings.api_key, request.query_params.get("api_key"))
+    return JSONResponse(request.app.openapi())

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..types import HeatMap
-from .dataset import MvtecDataset, Sample, load_mvtec, read_mask
+from .dataset import MvtecDataset, Sample, ScoredSample, load_mvtec, read_mask
 from .metrics import auroc, f1_at_threshold, pixel_auroc
 from .report import write_report
 
@@ -28,14 +28,6 @@ PIXEL_SIDE = 512
 MVTEC_LAYOUT = (
     "train/good/, test/good/, test/<defect>/ and optional ground_truth/<defect>/<stem>_mask.png"
 )
-
-
-@dataclass(frozen=True)
-class ScoredSample:
-    sample: Sample
-    score: float
-    nok: bool
-    ms: float
 
 
 @dataclass

@@ -57,6 +57,16 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class ScoredSample:
+    """A test sample with what a module made of it: its score, verdict and time."""
+
+    sample: Sample
+    score: float
+    nok: bool
+    ms: float
+
+
+@dataclass(frozen=True)
 class MvtecDataset:
     """Good training images and labelled test samples of one MVTec-layout folder."""
 

@@ -1,26 +1,50 @@
-"""The ``eval --report`` folder: ROC curve, score histogram and the worst misses."""
+"""The ``eval --report`` folder: ROC curve, score histogram and the worst misses.
+
+Each worst-miss image shows what the model saw and what it should have seen:
+its heat above the threshold (tinted and outlined in red), a red box around
+each region it found, the ground-truth outline in magenta where the dataset has
+a mask, a strip with the verdict and score, and a legend for the colours.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, cast
 
 import cv2
 import numpy as np
 
 from ..imaging.io import read_image_file
-from ..imaging.render import annotated_image
+from ..imaging.regions import find_regions
+from ..imaging.render import HEAT_COLOR, Color, annotated_image, draw_outline, legend_strip
+from ..types import HeatMap, Image
+from .dataset import ScoredSample, read_mask
 
-if TYPE_CHECKING:
-    from .anomaly import AnomalyEvaluation, ScoredSample
+__all__ = ["AnomalyRun", "write_report"]
 
-__all__ = ["write_report"]
+
+class AnomalyRun(Protocol):
+    """What a report shows of an anomaly evaluation (the evaluation itself writes reports)."""
+
+    @property
+    def samples(self) -> Sequence[ScoredSample]: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def image_auroc(self) -> float | None: ...
+    @property
+    def maps(self) -> Mapping[Path, HeatMap]: ...
+    def as_json(self) -> dict[str, Any]: ...
+
 
 WORST = 5
+_FOUND = "#ff0000"  # the heat's red: each box frames a region of it
+_TRUTH: Color = (255, 0, 255)
 
 
-def write_report(evaluation: AnomalyEvaluation, folder: Path) -> list[Path]:
+def write_report(evaluation: AnomalyRun, folder: Path) -> list[Path]:
     """Write the plots, the worst misses and metrics.json; returns the files written."""
     import matplotlib
 
@@ -36,7 +60,7 @@ def write_report(evaluation: AnomalyEvaluation, folder: Path) -> list[Path]:
     return [*written, metrics]
 
 
-def _roc_points(samples: list[ScoredSample]) -> tuple[np.ndarray, np.ndarray]:
+def _roc_points(samples: Sequence[ScoredSample]) -> tuple[np.ndarray, np.ndarray]:
     labels = np.array([s.sample.label for s in samples])
     scores = np.array([s.score for s in samples])
     order = np.argsort(-scores, kind="stable")
@@ -47,7 +71,7 @@ def _roc_points(samples: list[ScoredSample]) -> tuple[np.ndarray, np.ndarray]:
     return fpr, tpr
 
 
-def _roc_curve(evaluation: AnomalyEvaluation, path: Path) -> Path:
+def _roc_curve(evaluation: AnomalyRun, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fpr, tpr = _roc_points(evaluation.samples)
@@ -63,7 +87,7 @@ def _roc_curve(evaluation: AnomalyEvaluation, path: Path) -> Path:
     return path
 
 
-def _histogram(evaluation: AnomalyEvaluation, path: Path) -> Path:
+def _histogram(evaluation: AnomalyRun, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 3.5), dpi=100)
@@ -87,8 +111,8 @@ def _histogram(evaluation: AnomalyEvaluation, path: Path) -> Path:
     return path
 
 
-def _worst_misses(evaluation: AnomalyEvaluation, folder: Path) -> list[Path]:
-    """Defects scored lowest and good images scored highest, with their heat."""
+def _worst_misses(evaluation: AnomalyRun, folder: Path) -> list[Path]:
+    """Defects scored lowest and good images scored highest, drawn by ``_miss_image``."""
     defects = sorted((s for s in evaluation.samples if s.sample.label == 1), key=lambda s: s.score)
     goods = sorted((s for s in evaluation.samples if s.sample.label == 0), key=lambda s: -s.score)
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,10 +125,43 @@ def _worst_misses(evaluation: AnomalyEvaluation, folder: Path) -> list[Path]:
             heat = evaluation.maps.get(scored.sample.path)
             if heat is None:
                 continue
-            image = read_image_file(scored.sample.path)
-            overlay = annotated_image(image, np.clip(heat / (2 * evaluation.threshold), 0, 1), [])
             sample = scored.sample
             name = f"{kind}_{rank}_{sample.defect_type}_{sample.path.stem}_{scored.score:.3f}.png"
-            cv2.imwrite(str(folder / name), overlay)
+            cv2.imwrite(str(folder / name), _miss_image(scored, heat, evaluation.threshold))
             written.append(folder / name)
     return written
+
+
+def _miss_image(scored: ScoredSample, heat: HeatMap, threshold: float) -> Image:
+    """The sample with its heat (on the model's scale), the boxes found and its ground truth."""
+    image = read_image_file(scored.sample.path)
+    height, width = image.shape[:2]
+    if heat.shape != (height, width):
+        resized = cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
+        heat = cast(HeatMap, resized)  # cv2's stubs do not keep the dtype
+    found = [
+        {
+            "x": region.x, "y": region.y, "width": region.width, "height": region.height,
+            "confidence": min(1.0, region.peak / (2 * threshold)),
+            "classNames": [{"label": "found", "color": _FOUND}],
+        }
+        for region in find_regions(heat, threshold)
+    ]
+    # The heat on the scale annotated_image expects: the threshold at 0.5.
+    normalised = np.clip(heat / (2 * threshold), 0.0, 1.0)
+    picture = annotated_image(
+        image, normalised, found, banner=True, result=not scored.nok, score=scored.score
+    )
+    legend: list[tuple[str, Color | None]] = [
+        (f"truth: {scored.sample.defect_type}", None),
+        (f"heat >= threshold ({threshold:.3f}), boxes found", HEAT_COLOR),
+    ]
+    mask_path = scored.sample.mask_path
+    if mask_path is not None:
+        mask = read_mask(mask_path)
+        if mask.shape != (height, width):
+            mask = cast(Image, cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST))
+        # drawn on the picture's top rows only: below them is the verdict strip
+        draw_outline(picture[:height], mask, _TRUTH, 2)
+        legend.append(("ground truth", _TRUTH))
+    return np.vstack([picture, legend_strip(image, legend)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .project import Project, load_project, validate_project
+from .project import Project, load_project, project_warnings, validate_project
 from .runner import FlowRunner
 
-__all__ = ["FlowRunner", "Project", "load_project", "validate_project"]
+__all__ = ["FlowRunner", "Project", "load_project", "project_warnings", "validate_project"]

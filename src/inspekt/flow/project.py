@@ -27,6 +27,7 @@ __all__ = [
     "PackageInfo",
     "Project",
     "load_project",
+    "project_warnings",
     "validate_project",
 ]
 
@@ -51,6 +52,12 @@ class Project:
     package: PackageInfo
     #: The top-level flow; gates and parallel branches hold the rest of the tree.
     modules: list[Module] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Ids are positions in the whole tree, so a module keeps its id wherever it
+        # is nested and for as long as flow.yaml is unchanged.
+        for module_id, module in enumerate(self.walk(), 1):
+            module.module_id = module_id
 
     def walk(self) -> Iterator[Module]:
         """Every module, nested ones included, in flow order."""
@@ -119,6 +126,25 @@ def validate_project(path: Path) -> list[str]:
         where = f"{module.env.location} ({module.type_id} '{module.name}')"
         problems += [f"{where}: {problem}" for problem in module.problems()]
     return problems
+
+
+def project_warnings(project: Project) -> list[str]:
+    """What is valid but probably not meant; the server and ``inspekt validate`` say it.
+
+    An empty flow judges nothing: every image is answered OK (``result`` starts
+    true) without being inspected. A module's own warnings (a model that no
+    longer matches its options or training images) are listed with its place.
+    """
+    if not project.modules:
+        return [
+            f"{project.path / FLOW_FILE}: the flow is empty: every image will be answered OK "
+            "without being inspected"
+        ]
+    return [
+        f"{module.env.location} ({module.type_id} '{module.name}'): {warning}"
+        for module in project.walk()
+        for warning in module.warnings()
+    ]
 
 
 def _load_package(file: Path) -> PackageInfo:

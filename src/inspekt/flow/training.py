@@ -28,6 +28,11 @@ class TrainingRun:
     module: str
     metadata: dict[str, Any]
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the module found worth saying about its data (too few images, ...)."""
+        return [str(warning) for warning in self.metadata.get("warnings") or []]
+
 
 def train_project(
     project_dir: Path,

@@ -34,6 +34,7 @@ __all__ = [
     "MANIFEST",
     "TRAINING",
     "array_bytes",
+    "files_digest",
     "load_array",
     "read_manifest",
     "read_payload",
@@ -114,6 +115,19 @@ def _remove_unreferenced(directory: Path, roles: Iterable[str], keep: set[str]) 
         stale_temporary = path.name.startswith(".") and path.name.endswith(".tmp")
         if (stale_payload or stale_temporary) and path.name not in keep:
             path.unlink(missing_ok=True)
+
+
+def files_digest(folders: Iterable[Path]) -> str:
+    """SHA-256 over every file's relative path and bytes in the folders, in a stable order.
+
+    Training records it so that a later look can tell whether the data changed.
+    """
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def read_manifest(directory: Path, kind: str) -> dict[str, Any]:

@@ -39,7 +39,11 @@ from .base import (
 )
 from .registry import module_type
 
-__all__ = ["AnomalyFinding", "AnomalyModule", "AnomalyOptions"]
+__all__ = ["RECOMMENDED_GOOD_IMAGES", "AnomalyFinding", "AnomalyModule", "AnomalyOptions"]
+
+#: Fewer good images than this train a model, with a warning: a part's normal
+#: variation (position, lighting, texture) needs examples to be learnt as normal.
+RECOMMENDED_GOOD_IMAGES = 20
 
 
 class AnomalyFinding(NamedTuple):
@@ -157,9 +161,21 @@ class AnomalyModule(TrainableModule):
             defect_images=[self._model_input(image) for image in defect_images] or None,
             progress=progress,
         )
+        folders = [good_dir] if defects_dir is None else [good_dir, defects_dir]
+        model.training["fingerprint"] = self.fingerprint(folders)
+        if len(good) < RECOMMENDED_GOOD_IMAGES:
+            model.training["warnings"] = [
+                f"module '{self.name}' learnt from {len(good)} good images; "
+                f"{RECOMMENDED_GOOD_IMAGES} or more cover a part's normal variation better"
+            ]
         model.save(self.model_dir)
         self.model = model
         return dict(model.training)
+
+    def training_options(self) -> dict[str, Any]:
+        # The threshold, sensitivity, labels and masks act on the map at run time;
+        # only the model settings and what part of the image it learnt change it.
+        return self.options.model_dump(mode="json", include={"model", "roi"})
 
     def evaluate(
         self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
@@ -212,14 +228,15 @@ class AnomalyModule(TrainableModule):
         context["threshold"] = finding.threshold
         rectangles = [self._rectangle(region, finding.threshold) for region in finding.regions]
         add_rectangles(context, rectangles)
-        context["result"] = not finding.nok and context["result"] is not False
+        if finding.nok:
+            context["result"] = False
 
     def _rectangle(self, region: Region, threshold: float) -> Rectangle:
         confidence = round(min(1.0, region.peak / (2 * threshold)), 4)
         label = ClassName(self.options.class_name, confidence, self.options.color)
         return Rectangle(
             region.x, region.y, region.width, region.height, confidence, (label,),
-            module=self.name, kind="UNSUPERVISED", area=region.area,
+            module_id=self.module_id, kind="UNSUPERVISED", area=region.area,
         )
 
     def _model_input(self, image: Image) -> Image:

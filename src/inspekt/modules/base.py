@@ -18,6 +18,8 @@ the same way.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..models import storage
 from ..results import Inspection
 from ..types import Context
 
@@ -89,7 +92,15 @@ class ModuleEnv:
 
 
 class Module(ABC):
-    """One step of the flow, built once at load and run once per image."""
+    """One step of the flow, built once at load and run once per image.
+
+    ``module_id`` is the module's position in the project's flow, counted from 1
+    depth first (the order of ``Project.walk()``: a gate, then its sub-flow, then
+    what follows it). The project assigns it when it is loaded, so it is stable as
+    long as ``flow.yaml`` is; rectangles name the module that found them by it
+    (PEKAT's integer ``source.moduleId``). It is 0 for a module built outside a
+    project.
+    """
 
     options_model: ClassVar[type[ModuleOptions]]
     #: The type id (``name@N``), set by registration from ``options_model``.
@@ -99,10 +110,15 @@ class Module(ABC):
         self.options = options
         self.env = env
         self.name = options.name or f"{env.name_prefix}{options.type.split('@')[0]}{index}"
+        self.module_id = 0
 
     @property
     def children(self) -> list[Module]:
         """Modules of the sub-flows this module runs (gates, branches); none by default."""
+        return []
+
+    def warnings(self) -> list[str]:
+        """What is valid but probably not meant (a stale model); said, never refused."""
         return []
 
     def problems(self) -> list[str]:
@@ -152,13 +168,54 @@ class Evaluation(Protocol):
 
 
 class TrainableModule(Module):
-    """A module with a model learnt from images, kept in ``models/<name>/``."""
+    """A module with a model learnt from images, kept in ``models/<name>/``.
+
+    Training records a fingerprint of what the model was made from (the options
+    it depends on and the training folders' files), so that ``validate`` and
+    ``serve`` can say when a model no longer matches its project.
+    """
 
     learns_from: ClassVar[TrainingData]
 
     @property
     def model_dir(self) -> Path:
         return self.env.project_dir / "models" / self.name
+
+    def training_options(self) -> dict[str, Any]:
+        """The options the trained model depends on: changing one makes the model stale."""
+        return self.options.model_dump(mode="json", exclude={"type", "name"})
+
+    def fingerprint(self, folders: list[Path]) -> dict[str, Any]:
+        """What the model is being made from, for :meth:`warnings` to compare with later."""
+        resolved = [folder.resolve() for folder in folders]
+        project = self.env.project_dir.resolve()
+        return {
+            "options_sha256": _options_digest(self.training_options()),
+            # inside the project: relative, so a copied or moved project still checks its own
+            "folders": [
+                str(folder.relative_to(project)) if folder.is_relative_to(project) else str(folder)
+                for folder in resolved
+            ],
+            "files_sha256": storage.files_digest(resolved),
+        }
+
+    def warnings(self) -> list[str]:
+        recorded = storage.read_training(self.model_dir).get("fingerprint")
+        if not isinstance(recorded, dict):
+            return []  # no model yet, or one trained before fingerprints were kept
+        changed = []
+        if recorded.get("options_sha256") != _options_digest(self.training_options()):
+            changed.append("its options in flow.yaml")
+        folders = [self.env.project_dir / folder for folder in recorded.get("folders") or []]
+        if folders and all(folder.is_dir() for folder in folders):
+            if storage.files_digest(folders) != recorded.get("files_sha256"):
+                changed.append(f"the training images in {', '.join(map(str, folders))}")
+        if not changed:
+            return []
+        return [
+            f"the model in {self.model_dir} is stale: {' and '.join(changed)} changed since "
+            f"training; run `inspekt train {self.env.project_dir} --module {self.name}`"
+        ]
 
     @abstractmethod
     def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
@@ -169,3 +226,7 @@ class TrainableModule(Module):
         self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
     ) -> Evaluation:
         """Measure the opened module on a labelled dataset, exactly as it runs in the flow."""
+
+
+def _options_digest(options: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()

@@ -2,8 +2,14 @@
 
 Each rule *fires* on evidence of a defect; ``combine: any`` makes the image NOK
 when any rule fires (OR), ``combine: all`` only when every rule fires (AND).
-When no rule fires the image is OK (``result: true``) — unless ``default`` says
-otherwise. The verdict replaces any ``result`` set earlier in the flow.
+When the rules fire, ``result`` becomes false; when they do not, ``default``
+decides: ``ok`` (the default) sets it true, ``nok`` sets it false.
+
+The verdict replaces the ``result`` earlier modules left (it starts true and
+modules such as the anomaly detector set it false): that is what lets rules
+accept what a module flagged, e.g. an anomaly region below ``min_area``. To keep
+an earlier NOK, add the rule ``{kind: condition, when: {key: result, equals:
+false}}`` (with ``combine: any``).
 
 Rule kinds:
 
@@ -12,7 +18,8 @@ Rule kinds:
   qualifies, when ``every`` rectangle of those classes qualifies (and there is
   one), or when at least ``min_count`` qualify (``count``).
 - ``score``: fires when ``context['score']`` reaches ``at_least`` (or the
-  context's own ``threshold`` when ``at_least`` is not given).
+  context's own ``threshold`` when ``at_least`` is not given; never when no
+  module set a threshold, which leaves it 0).
 - ``condition``: fires when a context condition holds (see gates).
 """
 
@@ -74,7 +81,9 @@ class ScoreRule(_Rule):
     def fires(self, context: Context) -> bool:
         score, limit = context.get("score"), self.at_least
         if limit is None:
-            limit = context.get("threshold")
+            # The context's threshold is 0.0 until a module sets one; a rule against
+            # that would fire on every image.
+            limit = context.get("threshold") or None
         return score is not None and limit is not None and float(score) >= float(limit)
 
 

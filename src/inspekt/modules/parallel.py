@@ -28,9 +28,9 @@ class Parallel(Module):
 
     Each branch starts from the image (and mask) as they were at the fork, and
     the flow goes on with that image after the join. Rectangles, scores and
-    other keys the branches write are kept. The joined ``result`` is False when
-    any branch (or the flow before the fork) said False, None when none decided,
-    True otherwise.
+    other keys the branches write are kept. Each branch starts from ``result``
+    true, like a whole flow, so it judges only its own findings; the joined
+    ``result`` is the AND of the verdict at the fork and every branch's.
     """
 
     options_model = ParallelOptions
@@ -52,9 +52,8 @@ class Parallel(Module):
         verdicts = [context["result"]]
         for branch in self.branches:
             context.update(fork)
-            context["result"] = None
+            context["result"] = True
             run_branch(branch, context)
             verdicts.append(context["result"])
         context.update(fork)
-        decided = [verdict for verdict in verdicts if verdict is not None]
-        context["result"] = all(decided) if decided else None
+        context["result"] = all(bool(verdict) for verdict in verdicts)

@@ -38,7 +38,7 @@ class Rotate(Module):
             transform_context(
                 context, lambda array, flag: cv2.warpAffine(array, matrix, size, flags=flag)
             )
-        context["angle"] = (context.get("angle") or 0) + self.options.angle
+        context["angle"] = (context.get("angle") or 0.0) + self.options.angle
 
 
 def rotation(

@@ -122,7 +122,8 @@ def run_modules(modules: Sequence[Module], context: Context) -> None:
 
     A module that fails (not user code, which reports its own errors) marks the
     context as errored and stops the flow: later modules would see a half-done
-    context.
+    context. The image was not inspected, so its ``result`` is false: never a
+    silent OK.
     """
     trace = trace_of(context)
     for module in modules:
@@ -134,5 +135,6 @@ def run_modules(modules: Sequence[Module], context: Context) -> None:
         except Exception as exc:
             log.exception("module %s failed", module.name)
             record_error(context, f"module '{module.name}' failed: {type(exc).__name__}: {exc}")
+            context["result"] = False
         finally:
             trace.record(module.name, (time.perf_counter() - started) * 1000)
