@@ -62,7 +62,8 @@ class Inspector(Closeable):
         started = time.perf_counter()
         image = source()
         load_ms = (time.perf_counter() - started) * 1000
-        inspection = Inspection(self.runner.analyze(image, options.data), load_ms=load_ms)
+        context = self.runner.analyze(image, options.data)
+        inspection = Inspection(context, load_ms=load_ms, annotation=self.project.annotation)
         for subscriber in self._subscribers:
             try:
                 subscriber(inspection)

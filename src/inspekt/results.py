@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from .context import trace_of
-from .imaging.render import annotated_image, heatmap_image, hex_to_bgr
+from .imaging.render import Annotation, annotated_image, heatmap_image, hex_to_bgr
 from .types import Context, Image
 
 __all__ = ["ClassName", "ImageKind", "Inspection", "Rectangle", "add_rectangles"]
@@ -99,6 +101,8 @@ class Inspection:
     load_ms: float = 0.0
     #: Wall-clock time the inspection finished (Unix seconds).
     finished_at: float = field(default_factory=time.time)
+    #: How the project wants its annotated images drawn.
+    annotation: Annotation = field(default_factory=Annotation)
 
     @property
     def result(self) -> bool | None:
@@ -125,6 +129,30 @@ class Inspection:
         if kind == "heatmap":
             return heatmap_image(picture, self.context.get("heatmap"))
         if kind == "annotated_image":
-            rectangles = self.context.get("detectedRectangles") or []
-            return annotated_image(picture, self.context.get("heatmap"), rectangles)
+            score = self.context.get("score")
+            return annotated_image(
+                picture,
+                self.context.get("heatmap"),
+                self.context.get("detectedRectangles") or [],
+                banner=self.annotation.banner,
+                result=self.result,
+                score=float(score) if isinstance(score, (int, float)) else None,
+            )
         return picture
+
+    def detached(self) -> Inspection:
+        """A copy of what :meth:`image` draws from, safe to render later on another thread.
+
+        The frame may still be the client's shared-memory block, and user code or
+        later requests must not change a picture that waits in a writer's backlog.
+        """
+        context = self.context
+        heat = context.get("heatmap")
+        copied = {
+            "image": np.array(context["image"], copy=True),
+            "heatmap": None if heat is None else np.array(heat, copy=True),
+            "detectedRectangles": [dict(r) for r in context.get("detectedRectangles") or []],
+            "result": context.get("result"),
+            "score": context.get("score"),
+        }
+        return Inspection(copied, self.load_ms, self.finished_at, self.annotation)

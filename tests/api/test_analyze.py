@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from multiprocessing import shared_memory
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,3 +232,27 @@ def test_get_with_a_multipart_form_is_analysed_like_a_post(
     assert got_png == posted_png
     if got_png is not None and response_type == "image":
         assert np.array_equal(decode(got_png), image)
+
+
+@pytest.mark.parametrize("banner", [False, True])
+def test_the_project_can_add_an_ok_nok_banner_to_annotated_images(
+    tmp_path: Path, serve: Callable[..., Server], banner: bool
+) -> None:
+    verdict = "def main(context):\n    context['score'] = 0.8\n    context['result'] = False\n"
+    flow = f"annotation: {{banner: {str(banner).lower()}}}\n" + code_flow("v.py")
+    server = serve(write_project(tmp_path / "p", flow, {"v.py": verdict}))
+    image = real_image()
+    response = requests.post(
+        f"{server.url}/analyze_image?response_type=annotated_image", data=encode(image)
+    )
+    out = decode(response.content)
+    assert out.shape[1] == image.shape[1]
+    if not banner:
+        assert out.shape == image.shape
+        return
+    strip = out[image.shape[0] :]
+    assert len(strip) > 10  # a strip below the picture, so boxes keep their coordinates
+    blue, green, red = (strip[..., c].astype(int) for c in range(3))
+    assert ((red > 150) & (green < 100) & (blue < 100)).mean() > 0.3  # NOK is red
+    heatmap = requests.post(f"{server.url}/analyze_image?response_type=heatmap", data=encode(image))
+    assert decode(heatmap.content).shape == image.shape  # PEKAT's heatmap format is untouched

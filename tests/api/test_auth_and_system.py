@@ -116,7 +116,12 @@ def test_ping_version_and_last_image_before_any_analysis(
     version = requests.get(f"{server.url}/version").text
     assert tuple(int(x) for x in version.split(".")) >= (3, 18, 0)
     assert requests.get(f"{server.url}/last_image").status_code == 404
-    assert "/analyze_image" in requests.get(f"{server.url}/openapi.json").json()["paths"]
+    paths = requests.get(f"{server.url}/openapi.json").json()["paths"]
+    assert set(paths["/analyze_image"]) == {"get", "post"}
+    assert set(paths["/analyze_raw_image"]) == {"post", "put"}
+    operation_ids = [op["operationId"] for path in paths.values() for op in path.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    assert not any("Duplicate Operation ID" in line for line in server.output)
 
 
 def test_stop_needs_the_key(tmp_path: Path, serve: Callable[..., Server]) -> None:

@@ -35,7 +35,9 @@ from tests.conftest import code_flow, inspekt_command, real_image, write_project
             "flow:\n  - type: code\n    file: ../outside.py\n",
             ["flow.yaml", "file", "inside the project"],
         ),
-        ("modules: []\n", ["flow.yaml", "unknown top-level field", "modules"]),
+        ("modules: []\n", ["flow.yaml", "unknown top-level field", "modules", "annotation"]),
+        ("annotation: {banner: maybe}\n", ["flow.yaml", "annotation.banner", "boolean"]),
+        ("annotation: {frame: true}\n", ["flow.yaml", "annotation.frame", "Extra inputs"]),
         ("flow: 3\n", ["flow.yaml", "'flow' list"]),
     ],
 )

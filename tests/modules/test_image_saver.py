@@ -65,6 +65,18 @@ flow:
     assert cv2.imread(str(next((tmp_path / "p" / "seen").glob("*.jpg")))).shape == (80, 100, 3)
 
 
+def test_annotated_images_carry_the_projects_banner(tmp_path: Path) -> None:
+    flow = (
+        "annotation: {banner: true}\nflow:\n  - {type: code, name: verdict, file: v.py}\n"
+        "  - {type: image_saver, when: all, image: annotated}\n"
+    )
+    project = load_project(write_project(tmp_path / "p", flow, {"v.py": VERDICT}))
+    with Inspector(project) as inspector:
+        inspect(inspector, real_image(), "ok")
+    saved = cv2.imread(str(next((tmp_path / "p" / "saved").iterdir())))
+    assert saved.shape[0] > real_image().shape[0]  # the OK strip below the picture
+
+
 def test_retention_by_count_and_size(tmp_path: Path) -> None:
     inspector = saver_inspector(tmp_path / "count", "when: all, max_files: 3")
     for _ in range(7):

@@ -93,10 +93,11 @@ async def _analyze_body(request: Request, *, raw: bool, endpoint: str) -> Respon
     return await _run(request, service, load, params)
 
 
-# GET is PEKAT's legacy multipart form: an old multi-project example sends it so.
-@router.api_route(
-    "/analyze_image", methods=["POST", "GET"], openapi_extra={"parameters": _COMMON}
-)
+# One route per method: a route with several methods gives every method the same
+# OpenAPI operation id, which FastAPI warns about. GET is PEKAT's legacy multipart
+# form: an old multi-project example sends it so.
+@router.post("/analyze_image", openapi_extra={"parameters": _COMMON})
+@router.get("/analyze_image", openapi_extra={"parameters": _COMMON})
 async def analyze_image(request: Request) -> Response:
     """Analyse an encoded image (JPEG, PNG, BMP, TIFF) sent as the body.
 
@@ -113,7 +114,8 @@ async def analyze_image(request: Request) -> Response:
     return await _analyze_body(request, raw=False, endpoint="/analyze_image")
 
 
-@router.api_route("/analyze_raw_image", methods=["POST", "PUT"], openapi_extra={"parameters": _RAW})
+@router.post("/analyze_raw_image", openapi_extra={"parameters": _RAW})
+@router.put("/analyze_raw_image", openapi_extra={"parameters": _RAW})
 async def analyze_raw_image(request: Request) -> Response:
     """Analyse raw uint8 pixels: W*H*3 bytes BGR, W*H grayscale, or a Bayer mosaic."""
     return await _analyze_body(request, raw=True, endpoint="/analyze_raw_image")

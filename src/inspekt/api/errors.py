@@ -16,6 +16,7 @@ from http.client import responses as reason_phrases
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from ..errors import (
     AuthError,
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 _STATUS: dict[type[InspektError], tuple[int, str]] = {
     ImageTooLargeError: (413, "too_large"),
@@ -74,14 +77,28 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     phrase = reason_phrases.get(status, "")
     message = exc.detail
-    if message == phrase:  # the framework's bare default says less than we know
-        if status == 404:
-            message = f"no endpoint {request.url.path}"
-        elif status == 405:
-            allowed = (exc.headers or {}).get("Allow", "")
-            message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
+    headers = exc.headers
+    if status == 405 and message == phrase:
+        # Each method has a route of its own (one OpenAPI operation each), so the
+        # framework's Allow names only the first route's: list every route's.
+        allowed = _allowed_methods(request)
+        headers = {**(headers or {}), "Allow": allowed}
+        message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
+    elif status == 404 and message == phrase:
+        message = f"no endpoint {request.url.path}"
     code = phrase.lower().replace(" ", "_")  # not_found, method_not_allowed
-    return error_response(status, code, message, exc.headers)
+    return error_response(status, code, message, headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods some route answers on this path, asked the way the router itself matches."""
+    routes = request.app.router.routes
+
+    def answers(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+    return ", ".join(method for method in _METHODS if answers(method))
 
 
 async def handle_unexpected_error(request: Request, exc: Exception) -> Response:

@@ -21,7 +21,8 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-@router.api_route("/ping", methods=["GET", "HEAD"])
+@router.get("/ping")
+@router.head("/ping")
 async def ping() -> Response:
     """200 once the project is loaded: the server only listens after loading it."""
     return PlainTextResponse("OK")
@@ -33,7 +34,8 @@ async def version() -> Response:
     return PlainTextResponse(API_COMPAT_VERSION)
 
 
-@router.api_route("/stop", methods=["GET", "HEAD"])
+@router.get("/stop")
+@router.head("/stop")
 async def stop(request: Request, key: str | None = Query(None)) -> Response:
     """Stop the server after answering, when ``key`` is the stop key given at start."""
     service: InspectionService = request.app.state.service

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ProjectError
+from ..imaging.render import Annotation
 from ..modules import Module, ModuleEnv, TrainableModule, build_modules, walk
 from ..modules.tree import describe_validation
 
@@ -52,6 +53,8 @@ class Project:
     package: PackageInfo
     #: The top-level flow; gates and parallel branches hold the rest of the tree.
     modules: list[Module] = field(default_factory=list)
+    #: How annotated images are drawn (``annotation:`` in flow.yaml).
+    annotation: Annotation = field(default_factory=Annotation)
 
     def __post_init__(self) -> None:
         # Ids are positions in the whole tree, so a module keeps its id wherever it
@@ -91,9 +94,10 @@ def load_project(path: Path, *, allow_code: bool = True) -> Project:
     if not path.is_dir():
         raise ProjectError(f"{path}: project folder not found")
     package = _load_package(path / PACKAGE_FILE)
-    specs = _load_flow_specs(path / FLOW_FILE)
+    flow_file = _load_flow_file(path / FLOW_FILE)
     env = ModuleEnv(project_dir=path.resolve(), allow_code=allow_code)
-    project = Project(path=path, package=package, modules=build_modules(specs, env))
+    modules = build_modules(flow_file.flow, env)
+    project = Project(path, package, modules, flow_file.annotation)
     _check_unique_names(project)
     return project
 
@@ -113,11 +117,12 @@ def validate_project(path: Path) -> list[str]:
         problems.append(exc.message)
         package = PackageInfo(name="", version="")
     try:
-        specs = _load_flow_specs(path / FLOW_FILE)
+        flow_file = _load_flow_file(path / FLOW_FILE)
     except ProjectError as exc:
         return [*problems, exc.message]
     env = ModuleEnv(project_dir=path.resolve(), problems=problems)
-    project = Project(path=path, package=package, modules=build_modules(specs, env))
+    modules = build_modules(flow_file.flow, env)
+    project = Project(path, package, modules, flow_file.annotation)
     try:
         _check_unique_names(project)
     except ProjectError as exc:
@@ -160,7 +165,18 @@ def _load_package(file: Path) -> PackageInfo:
         raise ProjectError(f"{file}: {describe_validation(exc)}") from exc
 
 
-def _load_flow_specs(file: Path) -> list[Any]:
+class FlowFile(BaseModel):
+    """``flow.yaml``: the modules in order, and how the project's images are annotated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    flow: list[Any] = Field(default_factory=list, description="The modules, run in order.")
+    annotation: Annotation = Field(
+        default_factory=Annotation, description="How annotated images are drawn."
+    )
+
+
+def _load_flow_file(file: Path) -> FlowFile:
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -170,13 +186,19 @@ def _load_flow_specs(file: Path) -> list[Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(f"{file}: cannot read: {exc}") from exc
     if raw is None:
-        return []
+        return FlowFile()
     if not isinstance(raw, dict) or not isinstance(raw.get("flow", []), list):
         raise ProjectError(f"{file}: expected a mapping with a 'flow' list of modules")
-    unknown = sorted(set(raw) - {"flow"})
+    unknown = sorted(set(raw) - set(FlowFile.model_fields))
     if unknown:
-        raise ProjectError(f"{file}: unknown top-level field(s): {', '.join(unknown)}")
-    return list(raw.get("flow") or [])
+        raise ProjectError(
+            f"{file}: unknown top-level field(s): {', '.join(unknown)} "
+            f"(known: {', '.join(FlowFile.model_fields)})"
+        )
+    try:
+        return FlowFile.model_validate({**raw, "flow": raw.get("flow") or []})
+    except ValidationError as exc:
+        raise ProjectError(f"{file}: {describe_validation(exc)}") from exc
 
 
 def _check_unique_names(project: Project) -> None:

@@ -30,6 +30,7 @@ from typing import Any, cast
 import cv2
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..types import HeatMap, Image
 
@@ -37,6 +38,7 @@ __all__ = [
     "HEAT_COLOR",
     "HEAT_RED_MAX",
     "HEAT_THRESHOLD",
+    "Annotation",
     "Color",
     "annotated_image",
     "as_bgr",
@@ -89,6 +91,16 @@ def heatmap_image(image: Image, heat: HeatMap | None) -> Image:
         heat = _fit_heat(heat, height, width)
         out[:, :, 2] = (np.clip(heat, 0.0, 1.0) * HEAT_RED_MAX).astype(np.uint8)
     return out
+
+
+class Annotation(BaseModel):
+    """How annotated images are drawn for a project (``annotation:`` in flow.yaml)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    banner: bool = Field(
+        False, description="Add an OK/NOK strip with the score below every annotated image."
+    )
 
 
 def annotated_image(

@@ -19,14 +19,13 @@ import threading
 from collections import deque
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
 from pydantic import Field, field_validator
 
-from ..imaging.render import annotated_image, heatmap_image
-from ..results import Inspection
+from ..results import ImageKind, Inspection
 from ..types import Context, Image
 from ._background import BackgroundWorker
 from .base import Module, ModuleEnv, ModuleOptions
@@ -36,6 +35,10 @@ __all__ = ["ImageSaver", "ImageSaverOptions"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _VERDICT = {True: "ok", False: "nok", None: "none"}
+#: The saver's ``image`` option as the kind of picture an inspection draws.
+_IMAGE_KIND: dict[str, ImageKind] = {
+    "flow": "image", "annotated": "annotated_image", "heatmap": "heatmap"
+}
 
 
 class ImageSaverOptions(ModuleOptions):
@@ -65,9 +68,8 @@ class ImageSaverOptions(ModuleOptions):
 
 
 class _Job(NamedTuple):
-    image: Image
-    heat: Any
-    rectangles: list[dict[str, Any]]
+    #: The frame as received (``image: input``), or the inspection to draw from.
+    picture: Image | Inspection
     name: str
 
 
@@ -97,7 +99,7 @@ class ImageSaver(Module):
         context = inspection.context
         verdict = context.get("result")
         if self.options.when == "all" or _VERDICT.get(verdict) == self.options.when:
-            self.worker.submit(self._job(context))
+            self.worker.submit(self._job(inspection))
         status = self.worker.status()
         if status.dropped > self._reported_drops or status.failing:
             problem, self._reported_drops = self.worker.report(self._reported_drops)
@@ -106,7 +108,8 @@ class ImageSaver(Module):
     def close(self) -> None:
         self.worker.close()
 
-    def _job(self, context: Context) -> _Job:
+    def _job(self, inspection: Inspection) -> _Job:
+        context = inspection.context
         with self._counter_lock:
             self._counter += 1
             counter = self._counter
@@ -118,20 +121,16 @@ class ImageSaver(Module):
             module=self.name,
             data=data,
         )
-        source = context["input_image"] if self.options.image == "input" else context["image"]
-        heat = context.get("heatmap")
-        rectangles = [dict(r) for r in context.get("detectedRectangles") or []]
-        # copied: user code may edit arrays in place after this module ran
-        heat_copy = None if heat is None else heat.copy()
-        return _Job(np.array(source, copy=True), heat_copy, rectangles, name)
+        if self.options.image == "input":  # copied: the frame may be a client's shared memory
+            return _Job(np.array(context["input_image"], copy=True), name)
+        return _Job(inspection.detached(), name)
 
     def _write(self, job: _Job) -> None:
-        if self.options.image == "annotated":
-            picture = annotated_image(job.image, job.heat, job.rectangles)
-        elif self.options.image == "heatmap":
-            picture = heatmap_image(job.image, job.heat)
+        if isinstance(job.picture, Inspection):
+            kind = _IMAGE_KIND[self.options.image]
+            picture = job.picture.image(kind)
         else:
-            picture = job.image
+            picture = job.picture
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{job.name}.{self.options.format}"
         ok, encoded = cv2.imencode(f".{self.options.format}", picture)
