@@ -221,8 +221,8 @@ def test_a_nested_module_trains_from_a_dataset_and_evaluates_by_name(tmp_path: P
     assert refused.returncode == 1 and "train/good/" in refused.stderr
 
 
-def test_validate_says_when_the_model_no_longer_matches_the_project(
-    trained: Path, tmp_path: Path
+def test_validate_and_serve_say_when_the_model_no_longer_matches_the_project(
+    trained: Path, tmp_path: Path, serve: Callable[..., Server]
 ) -> None:
     project = copy_project(trained, tmp_path / "stale", anomaly_flow())
     fresh = cli("validate", str(project))
@@ -235,6 +235,9 @@ def test_validate_says_when_the_model_no_longer_matches_the_project(
     assert options.returncode == 0, options.stderr
     assert "(anomaly@1 'anomaly'): the model in" in options.stderr
     assert "stale: its options in flow.yaml changed" in options.stderr
+    server = serve(project)
+    assert any("WARNING" in line and "is stale" in line for line in server.output)
+    server.stop()
     (project / "flow.yaml").write_text(anomaly_flow())
     shutil.copy(good_image_path(), project / "images" / "good" / "extra.jpg")
     images = cli("validate", str(project)).stderr
