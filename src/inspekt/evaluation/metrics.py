@@ -1,9 +1,15 @@
-"""Threshold-free (AUROC) and thresholded (F1) metrics, exact and dependency-free."""
+"""Threshold-free (AUROC, AUPRO) and thresholded (F1, confusion, region) metrics, exact.
+
+Pure numpy, except for OpenCV's connected-component labelling of ground-truth masks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -76,3 +82,251 @@ def best_f1(labels: ArrayLike, scores: ArrayLike) -> tuple[float, float]:
         if f1 > best[0]:
             best = (f1, float(threshold))
     return best
+
+
+
+# ---- image verdicts at a threshold -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Image verdicts against labels; positive = a defect image flagged NOK."""
+
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+
+    @property
+    def escape_rate(self) -> float | None:
+        """Defect images passed as OK / defect images: what reaches the customer.
+
+        None without defect images.
+        """
+        defects = self.tp + self.fn
+        return self.fn / defects if defects else None
+
+    @property
+    def false_reject_rate(self) -> float | None:
+        """Good images flagged NOK / good images: what is scrapped for nothing.
+
+        None without good images.
+        """
+        goods = self.fp + self.tn
+        return self.fp / goods if goods else None
+
+    def as_dict(self) -> dict[str, int]:
+        return {"tp": self.tp, "fp": self.fp, "tn": self.tn, "fn": self.fn}
+
+
+def confusion(labels: ArrayLike, flagged: ArrayLike) -> Confusion:
+    """Count the verdicts ``flagged`` (true = NOK) against ``labels`` (1 = defect).
+
+    Takes verdicts, not scores: a module with a minimum defect area can pass an image whose
+    score is above its threshold, and the confusion must be what the line would do.
+    """
+    positive = _binary(labels)
+    nok = np.asarray(flagged).ravel().astype(bool)
+    if positive.shape != nok.shape:
+        raise DatasetError("labels and verdicts differ in length")
+    return Confusion(
+        tp=int((positive & nok).sum()),
+        fp=int((~positive & nok).sum()),
+        tn=int((~positive & ~nok).sum()),
+        fn=int((positive & ~nok).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class ZeroEscape:
+    """The highest threshold that flags every test defect, and what it costs in good images."""
+
+    threshold: float
+    #: Share of good images scoring ``>= threshold``; None without good images.
+    false_reject_rate: float | None
+
+
+def zero_escape(labels: ArrayLike, scores: ArrayLike) -> ZeroEscape | None:
+    """The lowest defect score, with images NOK at ``score >= threshold``; None without defects.
+
+    Any threshold above it lets that defect pass, so it is the highest threshold with no
+    escape on the test set; the share of good images at or above it is the false-reject
+    rate a zero-escape line would run at.
+    """
+    positive = _binary(labels)
+    values = np.asarray(scores, dtype=np.float64).ravel()
+    if positive.shape != values.shape:
+        raise DatasetError("labels and scores differ in length")
+    if not positive.any():
+        return None
+    threshold = float(values[positive].min())
+    goods = values[~positive]
+    rejected = float((goods >= threshold).mean()) if goods.size else None
+    return ZeroEscape(threshold, rejected)
+
+
+# ---- per-region overlap (PRO) ----------------------------------------------------------------
+
+#: AUPRO integrates the PRO curve up to this false-positive rate, as MVTec AD does: beyond it a
+#: map flags so much good surface that it is of no use, and the area there would only reward
+#: flagging everything.
+AUPRO_MAX_FPR = 0.3
+
+
+def label_regions(mask: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.int32], int]:
+    """Connected regions of a mask's nonzero pixels, 8-connected (as MVTec AD labels them).
+
+    Returns the label image (0 = background, 1..n = a region) and n.
+    """
+    binary = (np.asarray(mask) > 0).astype(np.uint8)
+    if binary.ndim != 2:
+        raise DatasetError(f"a mask must be 2-D, not of shape {binary.shape}")
+    count, labels = cv2.connectedComponents(binary, connectivity=8)
+    return labels.astype(np.int32), int(count) - 1
+
+
+def aupro(
+    masks: Sequence[npt.NDArray[np.generic]],
+    maps: Sequence[npt.NDArray[np.floating]],
+    max_fpr: float = AUPRO_MAX_FPR,
+) -> float:
+    """Area under the per-region-overlap curve for FPR in ``[0, max_fpr]``, over ``max_fpr``.
+
+    The MVTec AD definition. Pixel AUROC is ruled by large defects: a map that finds one
+    big scratch and misses five small dents still scores well. PRO weighs every
+    ground-truth region the same: at a threshold ``t`` it is the mean over all regions
+    (8-connected components of the masks, of all images) of the share of the region's
+    pixels scoring ``>= t``, while the FPR is the share of all good pixels (mask 0, of all
+    images) scoring ``>= t``. The curve is integrated by trapezoids, interpolated linearly
+    at ``max_fpr``, and normalised so that 1.0 is a perfect map.
+
+    Exact, with every distinct score a threshold, and vectorised: the pixels scoring below
+    the good score where the FPR passes ``max_fpr`` cannot change the area, so they are
+    dropped (one partition); the rest are sorted once and both rates are read off
+    cumulative sums at the end of each run of equal scores. No loop over thresholds.
+    """
+    if len(masks) != len(maps):
+        raise DatasetError("one mask per map is needed")
+    if not 0 < max_fpr <= 1:
+        raise DatasetError(f"max_fpr must be in (0, 1], not {max_fpr}")
+    good_parts: list[npt.NDArray[np.float32]] = []
+    defect_parts: list[npt.NDArray[np.float32]] = []
+    region_parts: list[npt.NDArray[np.int64]] = []
+    n_regions = 0
+    for mask, heat in zip(masks, maps, strict=True):
+        if np.shape(mask) != np.shape(heat):
+            raise DatasetError(f"mask {np.shape(mask)} and map {np.shape(heat)} differ in size")
+        labels, count = label_regions(mask)
+        values = np.asarray(heat, dtype=np.float32)
+        inside = labels > 0
+        good_parts.append(values[~inside])
+        defect_parts.append(values[inside])
+        region_parts.append(labels[inside].astype(np.int64) - 1 + n_regions)  # ids over all
+        n_regions += count
+    good = np.concatenate(good_parts) if good_parts else np.empty(0, np.float32)
+    if good.size == 0 or n_regions == 0:
+        raise DatasetError("AUPRO needs good pixels and at least one ground-truth region")
+    n_good = good.size
+    defect = np.concatenate(defect_parts)
+    region = np.concatenate(region_parts)
+    # A region counts 1 / n_regions in PRO, shared among its pixels.
+    weight = (1.0 / (np.bincount(region, minlength=n_regions) * n_regions))[region]
+
+    # Every threshold above the k-th highest good score has FPR <= max_fpr, the k-th itself
+    # has FPR > max_fpr (the point to interpolate towards): lower scores cannot matter.
+    k = min(int(np.floor(max_fpr * n_good)) + 1, n_good)
+    cutoff = np.partition(good, n_good - k)[n_good - k]
+    good = good[good >= cutoff]  # with every tie of the cutoff: they all join its point
+    keep = defect >= cutoff
+    defect, weight = defect[keep], weight[keep]
+
+    scores = np.concatenate([good, defect])
+    order = np.argsort(-scores, kind="stable")
+    is_good = np.concatenate([np.ones(good.size), np.zeros(defect.size)])[order]
+    pro_step = np.concatenate([np.zeros(good.size), weight])[order]
+    scores = scores[order]
+    # One point per distinct score (threshold): the last pixel of each run of equal scores.
+    last = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
+    fpr = np.r_[0.0, (np.cumsum(is_good) / n_good)[last]]
+    pro = np.r_[0.0, np.cumsum(pro_step)[last]]
+    return area_up_to(fpr, pro, max_fpr) / max_fpr
+
+
+def area_up_to(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], x_max: float) -> float:
+    """Trapezoid area under ``y(x)`` for ``x`` in ``[x[0], x_max]`` (``x`` nondecreasing).
+
+    ``y`` at ``x_max`` is interpolated linearly on the segment that crosses it; a curve that
+    ends before ``x_max`` is not extended.
+    """
+    n = int(np.searchsorted(x, x_max, side="right"))  # points with x <= x_max
+    xs, ys = x[:n], y[:n]
+    if 0 < n < x.size:
+        x0, x1, y0, y1 = x[n - 1], x[n], y[n - 1], y[n]
+        xs = np.r_[xs, x_max]
+        ys = np.r_[ys, y0 + (y1 - y0) * (x_max - x0) / (x1 - x0)]
+    return float(np.sum(np.diff(xs) * (ys[1:] + ys[:-1]) / 2.0))
+
+
+# ---- reported boxes against ground-truth regions ---------------------------------------------
+
+
+class Box(Protocol):
+    """A reported rectangle in image pixels (:class:`inspekt.imaging.regions.Region` is one)."""
+
+    @property
+    def x(self) -> int: ...
+    @property
+    def y(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class RegionOverlap:
+    """How reported boxes meet ground-truth regions: one image's counts, or a sum (``+``)."""
+
+    #: ground-truth regions (8-connected components of the masks)
+    regions: int = 0
+    #: of them, those with at least one pixel inside some box
+    touched: int = 0
+    #: boxes reported
+    boxes: int = 0
+    #: of them, those with no ground-truth pixel inside
+    false_boxes: int = 0
+
+    def __add__(self, other: RegionOverlap) -> RegionOverlap:
+        return RegionOverlap(
+            self.regions + other.regions,
+            self.touched + other.touched,
+            self.boxes + other.boxes,
+            self.false_boxes + other.false_boxes,
+        )
+
+    @property
+    def recall(self) -> float | None:
+        """Share of ground-truth regions touched by a box; None without regions."""
+        return self.touched / self.regions if self.regions else None
+
+
+def region_overlap(mask: npt.NDArray[np.generic], boxes: Sequence[Box]) -> RegionOverlap:
+    """Which ground-truth regions of one image's mask the boxes touch, and which boxes miss.
+
+    Touching, not IoU: an operator shown a box on a defect has found it, even if the box
+    is larger or smaller than the defect, so a region counts as found when one of its
+    pixels lies inside a box. A box with no defect pixel inside is a false alarm.
+    Boxes are clipped to the mask.
+    """
+    labels, count = label_regions(mask)
+    touched = np.zeros(count + 1, bool)
+    false_boxes = 0
+    for box in boxes:
+        x0, y0 = max(box.x, 0), max(box.y, 0)
+        window = labels[y0 : max(box.y + box.height, 0), x0 : max(box.x + box.width, 0)]
+        inside = window[window > 0]
+        if inside.size:
+            touched[inside] = True
+        else:
+            false_boxes += 1
+    return RegionOverlap(count, int(touched[1:].sum()), len(boxes), false_boxes)

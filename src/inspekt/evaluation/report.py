@@ -1,5 +1,10 @@
 """The ``eval --report`` folder: ROC curve, score histogram and the worst misses.
 
+The histogram shows good and defect scores with two lines: the module's threshold,
+and the zero-escape threshold (the lowest defect score), so the gap or overlap
+between the classes, and what a line that lets no defect pass would cost, are seen
+at a glance.
+
 Each worst-miss image shows what the model saw and what it should have seen:
 its heat above the threshold (tinted and outlined in red), a red box around
 each region it found, the ground-truth outline in magenta where the dataset has
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import cv2
 import numpy as np
@@ -21,6 +26,10 @@ from ..imaging.regions import find_regions
 from ..imaging.render import HEAT_COLOR, Color, annotated_image, draw_outline, legend_strip
 from ..types import HeatMap, Image
 from .dataset import ScoredSample, read_mask
+from .metrics import ZeroEscape
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["AnomalyRun", "write_report"]
 
@@ -36,6 +45,8 @@ class AnomalyRun(Protocol):
     def image_auroc(self) -> float | None: ...
     @property
     def maps(self) -> Mapping[Path, HeatMap]: ...
+    @property
+    def zero_escape(self) -> ZeroEscape | None: ...
     def as_json(self) -> dict[str, Any]: ...
 
 
@@ -90,25 +101,58 @@ def _roc_curve(evaluation: AnomalyRun, path: Path) -> Path:
 def _histogram(evaluation: AnomalyRun, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 3.5), dpi=100)
-    scores = np.array([s.score for s in evaluation.samples])
-    bins = np.linspace(0, max(float(scores.max()), evaluation.threshold) * 1.05, 40)
-    for label, name in ((0, "good"), (1, "defect")):
-        values = [s.score for s in evaluation.samples if s.sample.label == label]
+    figure = _histogram_figure(evaluation)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def _histogram_figure(evaluation: AnomalyRun) -> Figure:
+    """Good and defect score histograms, the threshold and the zero-escape line."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    samples = evaluation.samples
+    scores = np.array([s.score for s in samples])
+    top = max(float(scores.max()) if scores.size else 0.0, evaluation.threshold, 1e-6)
+    bins = np.linspace(0, top * 1.05, 40)
+    for label, name, color in ((0, "good", "tab:green"), (1, "defect", "tab:red")):
+        values = [s.score for s in samples if s.sample.label == label]
         if values:
             axes.hist(
                 values,
                 bins=bins,  # type: ignore[arg-type]  # takes any array; the stubs say Sequence
-                alpha=0.6,
-                label=f"{name} ({len(values)})",
+                alpha=0.55,
+                color=color,
+                label=f"{name} images ({len(values)})",
             )
-    axes.axvline(evaluation.threshold, color="black", linestyle="--", label="threshold")
-    axes.set(xlabel="score", ylabel="images", title="Scores")
-    axes.legend()
+    lines = [(evaluation.threshold, "threshold", "black", "--", _at_threshold(evaluation))]
+    zero = evaluation.zero_escape
+    if zero is not None:
+        cost = "" if zero.false_reject_rate is None else f": {zero.false_reject_rate:.0%} of good"
+        lines.append((zero.threshold, "zero escape", "tab:purple", ":", f"no defect passes{cost}"))
+    for x, name, color, style, what in lines:
+        text = f"{name} {x:.3f} ({what})"
+        axes.axvline(x, color=color, linestyle=style, linewidth=1.5, label=text)
+        axes.annotate(
+            name, (x, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
+            textcoords="offset points", rotation=90, va="top", fontsize="small", color=color,
+        )
+    axes.set(xlabel="score (image NOK at score >= threshold)", ylabel="images", title="Scores")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of images
+    axes.legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return figure
+
+
+def _at_threshold(evaluation: AnomalyRun) -> str:
+    """The module's verdicts in words: escapes and false rejects."""
+    defects = [s for s in evaluation.samples if s.sample.label == 1]
+    goods = [s for s in evaluation.samples if s.sample.label == 0]
+    escapes = sum(not s.nok for s in defects)
+    rejects = sum(s.nok for s in goods)
+    return f"{escapes}/{len(defects)} defects pass, {rejects}/{len(goods)} good rejected"
 
 
 def _worst_misses(evaluation: AnomalyRun, folder: Path) -> list[Path]:

@@ -7,6 +7,15 @@ normalised scale — 0 is a typical good patch, the calibrated threshold is 0.5,
 sits at half the maximum red), boxes every connected region above the threshold
 as an ``anomaly`` rectangle, and sets ``result`` to False when the score reaches
 the threshold.
+
+Before it judges an image it checks it against what the training images looked
+like (``input_checks``: size, aspect, lighting, degenerate frames, format; see
+:mod:`inspekt.models.input_profile`). An image too far outside that — a black
+frame, a 1x1 image, another camera — is not scored: the module records a
+"cannot inspect" error and sets ``result`` to False (a part that was not
+inspected never passes), with no score, heat or rectangles. ``inspect`` (and so
+``inspekt eval``) scores every image without these checks: they guard the line,
+not the benchmark.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from ..context import add_heatmap
+from ..context import add_heatmap, record_error
 from ..errors import ModelFileError, ProjectError
 from ..evaluation.anomaly import AnomalyEvaluation, AnomalyEvaluator, load_anomaly_dataset
 from ..imaging.io import list_images, read_image_file
@@ -26,6 +35,7 @@ from ..imaging.regions import Rect, Region, find_regions, masked, read_mask, roi
 from ..imaging.render import as_bgr
 from ..models import storage
 from ..models.anomaly import AnomalyConfig, AnomalyModel
+from ..models.input_profile import InputChecks
 from ..results import ClassName, Rectangle, add_rectangles
 from ..types import Context, HeatMap, Image
 from .base import (
@@ -87,6 +97,11 @@ class AnomalyOptions(ModuleOptions):
     class_name: str = Field("anomaly", min_length=1, description="Label of the rectangles.")
     color: str = Field(
         "#ff0000", pattern=r"^#[0-9a-fA-F]{6}$", description="Colour of the rectangles."
+    )
+    input_checks: InputChecks = Field(
+        default_factory=InputChecks,
+        description="Images too far from the training images (size, aspect, lighting, "
+        "degenerate frames, format) are not judged: error, result false, no score.",
     )
 
 
@@ -187,7 +202,7 @@ class AnomalyModule(TrainableModule):
             started = time.perf_counter()
             finding = self.inspect(image)
             ms = (time.perf_counter() - started) * 1000
-            evaluator.add(sample, finding.heat, finding.score, finding.nok, ms)
+            evaluator.add(sample, finding.heat, finding.score, finding.nok, ms, finding.regions)
             if progress:
                 progress(done, len(data.test), "eval")
         return evaluator.result()
@@ -221,7 +236,18 @@ class AnomalyModule(TrainableModule):
         nok = bool(regions) if self.options.min_defect_area else score >= threshold
         return AnomalyFinding(score, threshold, heat, regions, nok)
 
+    def input_problems(self, image: Image) -> list[str]:
+        """Why ``image`` (the part the model would see) cannot be judged; empty when it can."""
+        view = roi_view(image, self.options.roi)
+        return self._model.check_input(view, self.options.input_checks)
+
     def run(self, context: Context) -> None:
+        problems = self.input_problems(context["image"])
+        if problems:
+            message = "; ".join(problems)
+            record_error(context, f"anomaly module '{self.name}': cannot inspect: {message}")
+            context["result"] = False
+            return
         finding = self.inspect(context["image"], context.get("mask"))
         add_heatmap(context, np.clip(finding.heat / (2 * finding.threshold), 0.0, 1.0))
         context["score"] = max(finding.score, context["score"] or 0.0)

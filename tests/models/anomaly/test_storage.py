@@ -82,6 +82,7 @@ def test_resave_replaces_old_payloads(
         (lambda d: payload(d, "projection").unlink(), "projection-"),
         (lambda d: _set_manifest(d, format_version=99), "model.json"),
         (lambda d: _set_manifest(d, config={"input_size": 7}), "model.json"),
+        (lambda d: _set_manifest(d, input_profile={"images": 0}), "model.json"),
         (lambda d: _replace_consistently(d, "backbone", b"not onnx"), "backbone-"),
     ],
     ids=[
@@ -95,6 +96,7 @@ def test_resave_replaces_old_payloads(
         "projection-missing",
         "unknown-version",
         "invalid-config",
+        "invalid-input-profile",
         "onnx-garbage-with-matching-hash",
     ],
 )

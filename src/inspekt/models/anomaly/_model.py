@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from ...errors import ModelFileError, TrainingError
 from .. import storage
+from ..input_profile import InputChecks, InputProfile, check_input
 from ..onnx import open_session
 from ._calibration import threshold_best_f1, threshold_from_good
 from ._config import AnomalyConfig
@@ -50,10 +51,13 @@ class AnomalyModel:
         bank: Features,
         scale: ScoreScale,
         training: dict[str, Any] | None = None,
+        input_profile: InputProfile | None = None,
     ) -> None:
         self.config = config
         self.scale = scale
         self.training = training or {}
+        #: What the training images looked like; None for models saved before profiles.
+        self.input_profile = input_profile
         self._backbone_onnx = backbone_onnx
         self._projection = projection
         self._session = open_session(backbone_onnx)
@@ -70,6 +74,13 @@ class AnomalyModel:
         return int(self._index.bank.shape[0])
 
     # ---- predict -------------------------------------------------------------------------
+
+    def check_input(self, image: npt.NDArray[Any], checks: InputChecks | None = None) -> list[str]:
+        """Why ``image`` is too far from the training images to be judged; empty when it is not.
+
+        Without a profile (a model saved before profiles) only degenerate frames are refused.
+        """
+        return check_input(image, self.input_profile, checks)
 
     def predict(self, image: Image) -> AnomalyPrediction:
         """Score one BGR (or grayscale) uint8 image of any size."""
@@ -132,11 +143,12 @@ class AnomalyModel:
             defect_scores.append(float(grid.max()))
             report(done, total, "calibration")
         scale = _calibrate(good_grids, defect_scores, config)
+        profile = InputProfile.learn(good_images)
 
         training = _training_metadata(good_images, defect_images, bank)
         training["calibration"] = _calibration_summary(scale, good_grids, defect_scores)
         training["duration_s"] = round(time.monotonic() - started, 3)
-        return cls(config, backbone_onnx, projection, bank, scale, training)
+        return cls(config, backbone_onnx, projection, bank, scale, training, profile)
 
     # ---- save / load ---------------------------------------------------------------------
 
@@ -147,6 +159,8 @@ class AnomalyModel:
             "config": self.config.model_dump(mode="json"),
             "scale": {"offset": self.scale.offset, "threshold": self.scale.threshold},
         }
+        if self.input_profile is not None:
+            manifest["input_profile"] = self.input_profile.as_json()
         payloads = {
             "backbone": (".onnx", self._backbone_onnx),
             "projection": (".npy", storage.array_bytes(self._projection)),
@@ -168,6 +182,8 @@ class AnomalyModel:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{where}: invalid config or scale ({error})") from error
+        stored_profile = manifest.get("input_profile")  # absent in models saved before profiles
+        profile = None if stored_profile is None else InputProfile.from_json(stored_profile, where)
         bank_path, bank = storage.load_array(directory, manifest, "bank")
         if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
             raise ModelFileError(f"{bank_path}: expected a non-empty 2-D float32 array")
@@ -179,7 +195,7 @@ class AnomalyModel:
         onnx_path, backbone_onnx = storage.read_payload(directory, manifest, "backbone")
         try:
             training = storage.read_training(directory)
-            model = cls(config, backbone_onnx, projection, bank, scale, training)
+            model = cls(config, backbone_onnx, projection, bank, scale, training, profile)
         except Exception as error:  # onnxruntime has its own classes (InvalidProtobuf, Fail...)
             raise ModelFileError(f"{onnx_path}: not a loadable ONNX model ({error})") from error
         model._check_feature_dim(onnx_path, projection_path)
