@@ -273,3 +273,28 @@ def test_validate_and_serve_say_when_the_model_no_longer_matches_the_project(
     shutil.copy(good_image_path(), project / "images" / "good" / "extra.jpg")
     images = cli("validate", str(project)).stderr
     assert "stale: the training images in" in images and "--module anomaly" in images
+
+
+def test_training_and_eval_see_the_image_as_the_flow_hands_it_over(tmp_path: Path) -> None:
+    crop = "  - {type: crop, x: 100, y: 60, width: 320, height: 360}\n"
+    flow = (
+        f"flow:\n{crop}  - {{type: code, name: tag, file: tag.py}}\n"
+        "  - type: gate\n    name: gate\n    when: [{key: result, equals: true}]\n    flow:\n"
+        "      - {type: resize, scale: 0.5}\n"
+        f"      - {{type: anomaly, name: nut, {SMALL_MODEL}}}\n"
+    )
+    tag = "def main(context):\n    context['tagged'] = True\n"
+    project = write_project(tmp_path / "prepared", flow, {"tag.py": tag})
+    done = cli("train", str(project), "--data", str(HAZELNUT))
+    assert done.returncode == 0, done.stderr
+    assert "the Code module(s) tag before it are not run in training" in done.stderr
+    manifest = json.loads((project / "models" / "nut" / "model.json").read_text())
+    profile = manifest["input_profile"]
+    assert (profile["height"], profile["width"]) == ([180, 180], [160, 160])  # cropped, halved
+    context = analyze(project, with_blob(good_image()))
+    assert context["error"] is False and context["tagged"] is True
+    assert context["score"] > 0 and context["imageShape"] == {"height": 180, "width": 160}
+    evaluated = cli("eval", str(project), str(HAZELNUT), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads(evaluated.stdout)
+    assert metrics["pixel_auroc"] is not None and metrics["image_auroc"] >= 0.75

@@ -151,10 +151,13 @@ class AnomalyEvaluator:
         nok: bool,
         ms: float,
         regions: Sequence[Box] | None = None,
+        truth: np.ndarray | None = None,
     ) -> None:
         """One scored image; ``regions`` are the boxes the module reported (image pixels).
 
-        Without ``regions`` (for any image) the box metrics are null.
+        Without ``regions`` (for any image) the box metrics are null. ``truth`` is
+        the sample's ground-truth mask as the module saw the image (after the flow's
+        crops and resizes); without it the mask file is read and fitted to the map.
         """
         self._scored.append(ScoredSample(sample, score, nok, ms))
         if regions is None:
@@ -163,11 +166,10 @@ class AnomalyEvaluator:
             self._good_boxes += len(regions)
         mask: np.ndarray | None = None
         if self.dataset.has_masks:
-            mask = (
-                _fit(read_mask(sample.mask_path), heat.shape[:2])
-                if sample.mask_path
-                else np.zeros(heat.shape[:2], np.uint8)
-            )
+            if truth is None and sample.mask_path:
+                truth = read_mask(sample.mask_path)
+            shape = heat.shape[:2]
+            mask = np.zeros(shape, np.uint8) if truth is None else _fit(truth, shape)
             small_map, small_mask = _shrink(heat, mask)
             self._maps.append(small_map)
             self._masks.append(small_mask)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import ProjectError
 from ..imaging.render import Annotation
 from ..modules import Module, ModuleEnv, TrainableModule, build_modules, walk
-from ..modules.tree import describe_validation
+from ..modules.tree import describe_validation, preparation_before
 
 __all__ = [
     "FLOW_FILE",
@@ -61,6 +61,10 @@ class Project:
         # is nested and for as long as flow.yaml is unchanged.
         for module_id, module in enumerate(self.walk(), 1):
             module.module_id = module_id
+            if isinstance(module, TrainableModule):
+                preparation = preparation_before(self.modules, module)
+                assert preparation is not None  # walked from these very modules
+                module.preparation = preparation
 
     def walk(self) -> Iterator[Module]:
         """Every module, nested ones included, in flow order."""

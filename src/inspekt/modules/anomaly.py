@@ -30,6 +30,7 @@ from pydantic import Field
 from ..context import add_heatmap, record_error
 from ..errors import ModelFileError, ProjectError
 from ..evaluation.anomaly import AnomalyEvaluation, AnomalyEvaluator, load_anomaly_dataset
+from ..evaluation.dataset import read_mask as read_ground_truth
 from ..imaging.io import list_images, read_image_file
 from ..imaging.regions import Rect, Region, find_regions, masked, read_mask, roi_view
 from ..imaging.render import as_bgr
@@ -168,8 +169,8 @@ class AnomalyModule(TrainableModule):
             good_dir = root / self.options.good_images
         defects = self.options.defect_images
         defects_dir = sources.defects or (root / defects if defects else None)
-        good = _read_folder(good_dir)
-        defect_images = _read_folder(defects_dir) if defects_dir else []
+        good = self._prepared(_read_folder(good_dir))
+        defect_images = self._prepared(_read_folder(defects_dir)) if defects_dir else []
         model = AnomalyModel.fit(
             [self._model_input(image) for image in good],
             self.options.model,
@@ -178,11 +179,19 @@ class AnomalyModule(TrainableModule):
         )
         folders = [good_dir] if defects_dir is None else [good_dir, defects_dir]
         model.training["fingerprint"] = self.fingerprint(folders)
+        warnings = []
         if len(good) < RECOMMENDED_GOOD_IMAGES:
-            model.training["warnings"] = [
+            warnings.append(
                 f"module '{self.name}' learnt from {len(good)} good images; "
                 f"{RECOMMENDED_GOOD_IMAGES} or more cover a part's normal variation better"
-            ]
+            )
+        if self.preparation.skipped:
+            warnings.append(
+                f"module '{self.name}' learnt from images as read: the Code module(s) "
+                f"{', '.join(self.preparation.skipped)} before it are not run in training"
+            )
+        if warnings:
+            model.training["warnings"] = warnings
         model.save(self.model_dir)
         self.model = model
         return dict(model.training)
@@ -198,11 +207,14 @@ class AnomalyModule(TrainableModule):
         data = load_anomaly_dataset(dataset)
         evaluator = AnomalyEvaluator(data, self.threshold, keep_maps=keep_examples)
         for done, sample in enumerate(data.test, 1):
-            image = read_image_file(sample.path)
+            truth = read_ground_truth(sample.mask_path) if sample.mask_path else None
+            image, truth = self.preparation(read_image_file(sample.path), truth)
             started = time.perf_counter()
             finding = self.inspect(image)
             ms = (time.perf_counter() - started) * 1000
-            evaluator.add(sample, finding.heat, finding.score, finding.nok, ms, finding.regions)
+            evaluator.add(
+                sample, finding.heat, finding.score, finding.nok, ms, finding.regions, truth
+            )
             if progress:
                 progress(done, len(data.test), "eval")
         return evaluator.result()
@@ -264,6 +276,10 @@ class AnomalyModule(TrainableModule):
             region.x, region.y, region.width, region.height, confidence, (label,),
             module_id=self.module_id, kind="UNSUPERVISED", area=region.area,
         )
+
+    def _prepared(self, images: list[Image]) -> list[Image]:
+        """Training images as the flow will hand them over (crops, resizes... before it)."""
+        return [self.preparation(image)[0] for image in images]
 
     def _model_input(self, image: Image) -> Image:
         return roi_view(as_bgr(image), self.options.roi)

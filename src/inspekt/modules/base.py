@@ -26,14 +26,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Protocol
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..context import new_context
 from ..models import storage
 from ..results import Inspection
-from ..types import Context
+from ..types import Context, Image
+
+#: A mask of an image: uint8, 0 outside (ground truth, or the flow's ignored areas).
+Mask = npt.NDArray[np.uint8]
 
 __all__ = [
     "Evaluation",
+    "ImagePreparation",
     "Module",
     "ModuleEnv",
     "ModuleOptions",
@@ -112,10 +119,23 @@ class Module(ABC):
         self.name = options.name or f"{env.name_prefix}{options.type.split('@')[0]}{index}"
         self.module_id = 0
 
+    #: True for modules that only change the image (with its mask and heat) the same
+    #: way for every image — crop, resize, rotate, flip, grayscale, normalize.
+    #: Training and evaluation replay those that run before a trainable module, so its
+    #: model learns from the view it will be given.
+    prepares_image: ClassVar[bool] = False
+    #: True for modules that run the user's code (training never does).
+    runs_user_code: ClassVar[bool] = False
+
+    @property
+    def sub_flows(self) -> list[list[Module]]:
+        """The sub-flows this module runs (a gate's, each parallel branch); none by default."""
+        return []
+
     @property
     def children(self) -> list[Module]:
-        """Modules of the sub-flows this module runs (gates, branches); none by default."""
-        return []
+        """Modules of every sub-flow, in order."""
+        return [module for flow in self.sub_flows for module in flow]
 
     def warnings(self) -> list[str]:
         """What is valid but probably not meant (a stale model); said, never refused."""
@@ -167,6 +187,28 @@ class Evaluation(Protocol):
         """Plots and examples for a person; returns the files written."""
 
 
+class ImagePreparation:
+    """The image-preparing modules that run before a trainable module, replayed on its data.
+
+    ``skipped`` names modules before it that change images in ways training cannot
+    replay (user code, which training never runs).
+    """
+
+    def __init__(self, modules: list[Module], skipped: list[str]) -> None:
+        self.modules = modules
+        self.skipped = skipped
+
+    def __call__(self, image: Image, mask: Mask | None = None) -> tuple[Image, Mask | None]:
+        """The image (and a mask of it, e.g. ground truth) as the module will see them."""
+        if not self.modules:
+            return image, mask
+        context = new_context(image, None, {})
+        context["mask"] = mask
+        for module in self.modules:
+            module.run(context)
+        return context["image"], context["mask"]
+
+
 class TrainableModule(Module):
     """A module with a model learnt from images, kept in ``models/<name>/``.
 
@@ -176,6 +218,11 @@ class TrainableModule(Module):
     """
 
     learns_from: ClassVar[TrainingData]
+
+    def __init__(self, options: ModuleOptions, env: ModuleEnv, index: int) -> None:
+        super().__init__(options, env, index)
+        #: Set by the project from the modules before this one; nothing outside a project.
+        self.preparation = ImagePreparation([], [])
 
     @property
     def model_dir(self) -> Path:

@@ -62,6 +62,7 @@ class CodeOptions(ModuleOptions):
 class CodeModule(Module):
     options_model = CodeOptions
     options: CodeOptions
+    runs_user_code = True
 
     def __init__(self, options: CodeOptions, env: ModuleEnv, index: int) -> None:
         super().__init__(options, env, index)

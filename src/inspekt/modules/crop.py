@@ -25,6 +25,7 @@ class CropOptions(ModuleOptions):
 
 @module_type
 class Crop(Module):
+    prepares_image = True
     options_model = CropOptions
     options: CropOptions
 

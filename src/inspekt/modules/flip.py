@@ -26,6 +26,7 @@ class FlipOptions(ModuleOptions):
 
 @module_type
 class Flip(Module):
+    prepares_image = True
     options_model = FlipOptions
     options: FlipOptions
 

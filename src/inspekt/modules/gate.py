@@ -53,8 +53,8 @@ class Gate(Module):
         )
 
     @property
-    def children(self) -> list[Module]:
-        return self._children
+    def sub_flows(self) -> list[list[Module]]:
+        return [self._children]
 
     def run(self, context: Context) -> None:
         if all_hold(self.options.when, context):

@@ -21,6 +21,7 @@ class GrayscaleOptions(ModuleOptions):
 
 @module_type
 class Grayscale(Module):
+    prepares_image = True
     options_model = GrayscaleOptions
     options: GrayscaleOptions
 

@@ -36,6 +36,7 @@ class NormalizeOptions(ModuleOptions):
 
 @module_type
 class Normalize(Module):
+    prepares_image = True
     options_model = NormalizeOptions
     options: NormalizeOptions
 

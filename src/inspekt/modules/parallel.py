@@ -44,8 +44,8 @@ class Parallel(Module):
         ]
 
     @property
-    def children(self) -> list[Module]:
-        return [module for branch in self.branches for module in branch]
+    def sub_flows(self) -> list[list[Module]]:
+        return self.branches
 
     def run(self, context: Context) -> None:
         fork = {key: context.get(key) for key in ("image", "mask")}

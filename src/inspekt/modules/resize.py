@@ -43,6 +43,7 @@ class ResizeOptions(ModuleOptions):
 
 @module_type
 class Resize(Module):
+    prepares_image = True
     options_model = ResizeOptions
     options: ResizeOptions
 

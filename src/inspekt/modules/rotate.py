@@ -24,6 +24,7 @@ class RotateOptions(ModuleOptions):
 
 @module_type
 class Rotate(Module):
+    prepares_image = True
     options_model = RotateOptions
     options: RotateOptions
 

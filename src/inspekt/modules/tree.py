@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from ..context import record_error, trace_of
 from ..errors import ProjectError
 from ..types import Context
-from .base import Module, ModuleEnv
+from .base import ImagePreparation, Module, ModuleEnv
 from .registry import lookup, resolve
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "close_modules",
     "describe_validation",
     "open_modules",
+    "preparation_before",
     "run_modules",
     "walk",
 ]
@@ -79,6 +80,35 @@ def describe_validation(exc: ValidationError) -> str:
         location = ".".join(str(part) for part in error["loc"]) or "(root)"
         parts.append(f"{location}: {error['msg']}")
     return "; ".join(parts)
+
+
+def preparation_before(flow: Sequence[Module], target: Module) -> ImagePreparation | None:
+    """What prepares the image before ``target`` on its way through ``flow``.
+
+    The image-preparing modules before it at every level it is nested in, in
+    order (None when ``target`` is not in the flow). Preparing modules inside a
+    gate or branch that comes earlier are not replayed: whether they run depends
+    on each image.
+    """
+    for index, module in enumerate(flow):
+        before = flow[:index]
+        if module is target:
+            return _preparation(before)
+        for sub_flow in module.sub_flows:
+            inner = preparation_before(sub_flow, target)
+            if inner is not None:
+                outer = _preparation(before)
+                return ImagePreparation(
+                    outer.modules + inner.modules, outer.skipped + inner.skipped
+                )
+    return None
+
+
+def _preparation(modules: Sequence[Module]) -> ImagePreparation:
+    return ImagePreparation(
+        [module for module in modules if module.prepares_image],
+        [module.name for module in walk(modules) if module.runs_user_code],
+    )
 
 
 def walk(modules: Sequence[Module]) -> Iterator[Module]:
