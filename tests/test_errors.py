@@ -47,3 +47,37 @@ def test_every_row_of_the_http_table_can_fire() -> None:
             continue  # the catch-all for errors without a row of their own
         family = {cls.__name__} | {sub.__name__ for sub in cls.__subclasses__()}
         assert family & raised, f"{cls.__name__} has a row but is never raised"
+
+
+BUILTIN_ERRORS = {"Exception", "ValueError", "RuntimeError", "TypeError", "KeyError", "OSError"}
+
+
+def validator_functions(tree: ast.AST) -> set[str]:
+    """Functions pydantic calls to validate options: they must raise ValueError."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and any(
+            "validator" in ast.unparse(decorator) for decorator in node.decorator_list
+        ):
+            names.add(node.name)
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("Validator"):
+            names.update(arg.id for arg in node.args if isinstance(arg, ast.Name))
+    return names
+
+
+def test_nothing_raises_a_builtin_or_framework_error_except_option_validators() -> None:
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path in STANDALONE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        allowed_in = validator_functions(tree)
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef) or function.name in allowed_in:
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                    name = ast.unparse(node.exc.func)
+                    if name in BUILTIN_ERRORS or name.endswith("HTTPException"):
+                        found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {name}")
+    assert found == []

@@ -121,7 +121,9 @@ def serve(
     log_format: Annotated[
         _LogFormat, typer.Option(help="Request log on stderr: text, or json (one object a line).")
     ] = "text",
-    quiet: Annotated[bool, typer.Option("--quiet", help="Log no requests.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Log no requests but refused api keys (401).")
+    ] = False,
 ) -> None:
     """Serve the Image Analyze API for PROJECT."""
     from .api import ServerSettings

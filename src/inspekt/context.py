@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 TRACE_KEY = "trace"
+_MISSING = object()
 INTERNAL_KEYS = frozenset({"image", "input_image", "heatmap", "mask", "exit", "items", TRACE_KEY})
 #: Keys user code never sees or replaces (Code modules in a child process).
 PARENT_ONLY_KEYS = frozenset({"input_image", TRACE_KEY})
@@ -100,14 +101,31 @@ def finish_context(context: Context, started: float) -> None:
     image = context.get("image")
     if isinstance(image, np.ndarray) and image.ndim >= 2:
         context["imageShape"] = {"height": int(image.shape[0]), "width": int(image.shape[1])}
-    # User code often computes the verdict with numpy (``score < limit``); the context
-    # promises a bool, and subscribers (savers, logs) compare with ``is``.
-    if isinstance(context.get("result"), np.bool_):
-        context["result"] = bool(context["result"])
+    _settle_result(context)
+    context["error"] = bool(context.get("error"))  # user code may have put anything there
     # Both are the image's processing time in seconds (completeTime is no timestamp).
     elapsed = time.perf_counter() - started
     context["processingTime"] = elapsed
     context["completeTime"] = elapsed
+
+
+def _settle_result(context: Context) -> None:
+    """Make ``result`` the bool the context promises, whatever user code left there.
+
+    numpy bools (``score < limit``) and the integers 0 and 1 are what a verdict
+    computed in code often is, and mean what they say. Anything else (None, a
+    string, a deleted key) is no verdict: the part is not passed, and the answer
+    says why.
+    """
+    result = context.get("result", _MISSING)
+    if isinstance(result, bool):
+        return
+    if isinstance(result, np.bool_) or (isinstance(result, (int, np.integer)) and result in (0, 1)):
+        context["result"] = bool(result)
+        return
+    shown = "missing" if result is _MISSING else f"{result!r}"
+    record_error(context, f"result is {shown}, not true or false: the image is not passed")
+    context["result"] = False
 
 
 def trace_of(context: Context) -> FlowTrace:

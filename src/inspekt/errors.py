@@ -12,9 +12,11 @@ stays in ``__cause__`` and the logs.
     ├── DatasetError            a dataset folder or its labels do not fit the layout expected
     ├── TrainingError           training cannot start or finish (too few images, ...)
     ├── CodeProcessError        a Code module's child process timed out or died
+    ├── DeliveryError           an output or saver could not deliver (retried, reported)
     ├── ImageError              bytes or parameters that do not make an image
     │   └── ImageTooLargeError  the image (or the body) exceeds a configured limit
     ├── RequestError            a query parameter is wrong (bad response_type, ...)
+    │   └── MethodNotAllowedError  the endpoint takes the request only with another method
     ├── AuthError               missing or wrong api key
     ├── StopKeyError            /stop called without the right key
     ├── OverloadedError         too many analyses waiting; retry later
@@ -33,10 +35,12 @@ __all__ = [
     "AuthError",
     "CodeProcessError",
     "DatasetError",
+    "DeliveryError",
     "FlowError",
     "ImageError",
     "ImageTooLargeError",
     "InspektError",
+    "MethodNotAllowedError",
     "ModelFileError",
     "ModuleTypeError",
     "OverloadedError",
@@ -86,6 +90,14 @@ class CodeProcessError(InspektError):
     """A Code module's child process timed out or died; the message says which."""
 
 
+class DeliveryError(InspektError):
+    """An output's target refused a message or a saver could not encode an image.
+
+    Raised on the background thread that delivers; the worker retries or counts
+    it and the next contexts' ``errors`` report it.
+    """
+
+
 class ImageError(InspektError):
     """The request does not describe a decodable image."""
 
@@ -96,6 +108,14 @@ class ImageTooLargeError(ImageError):
 
 class RequestError(InspektError):
     """A query parameter has a value the API does not accept."""
+
+
+class MethodNotAllowedError(RequestError):
+    """The endpoint answers this request only with another method (``allowed`` lists them)."""
+
+    def __init__(self, message: str, allowed: str) -> None:
+        super().__init__(message)
+        self.allowed = allowed
 
 
 class AuthError(InspektError):

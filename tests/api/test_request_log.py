@@ -16,7 +16,8 @@ from tests.conftest import code_flow, color_card, encode, free_port, inspekt_com
 
 KEY = "553d7790-827c-11ec-978b-6da1176c0b00"
 STOP = "stop-me"
-#: The verdict comes from ``data``: ok, nok, none (no verdict) or error (a failed module).
+#: The verdict comes from ``data``: ok, nok, none (user code leaves result None: no verdict,
+#: which the flow answers as an error) or error (a failed module).
 VERDICT = """
 def main(context):
     if context["data"] == "error":
@@ -81,7 +82,7 @@ def mixed_requests(url: str) -> None:
 EXPECTED = [
     ("POST", "/analyze_image", 200, "ok"),
     ("POST", "/analyze_image", 200, "nok"),
-    ("POST", "/analyze_image", 200, "-"),
+    ("POST", "/analyze_image", 200, "error"),
     ("POST", "/analyze_image", 200, "error"),
     ("POST", "/analyze_image", 401, "error"),
     ("POST", "/analyze_image", 401, "error"),
@@ -130,9 +131,11 @@ def test_json_lines_for_log_collectors(tmp_path: Path) -> None:
     assert KEY not in "\n".join(err)
 
 
-def test_quiet_logs_no_requests(tmp_path: Path) -> None:
+def test_quiet_logs_only_refused_keys(tmp_path: Path) -> None:
     out, err = serve_and_collect(
         verdict_project(tmp_path), "--api-key", KEY, "--quiet", send=mixed_requests
     )
     assert out[-2:] == ["__SERVER_RUNNING__", "STOP_INIT_MODEL"]
-    assert not [line for line in err if "/analyze_image" in line or "/ping" in line], err
+    logged = [m for m in (TEXT_LINE.match(line) for line in err) if m]
+    assert [(m[3], m[4], int(m[5])) for m in logged] == [("POST", "/analyze_image", 401)] * 2
+    assert KEY not in "\n".join(err) and "wrong" not in "\n".join(err)

@@ -265,7 +265,7 @@ def test_validate_and_serve_say_when_the_model_no_longer_matches_the_project(
     options = cli("validate", str(project))
     assert options.returncode == 0, options.stderr
     assert "(anomaly@1 'anomaly'): the model in" in options.stderr
-    assert "stale: its options in flow.yaml changed" in options.stderr
+    assert "stale: its options (or the image preparation before it) in flow.yaml" in options.stderr
     server = serve(project)
     assert any("WARNING" in line and "is stale" in line for line in server.output)
     server.stop()
@@ -298,3 +298,6 @@ def test_training_and_eval_see_the_image_as_the_flow_hands_it_over(tmp_path: Pat
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads(evaluated.stdout)
     assert metrics["pixel_auroc"] is not None and metrics["image_auroc"] >= 0.75
+    assert "stale" not in cli("validate", str(project)).stderr
+    (project / "flow.yaml").write_text(flow.replace("scale: 0.5", "scale: 0.6"))
+    assert "image preparation before it" in cli("validate", str(project)).stderr

@@ -265,3 +265,30 @@ def test_in_place_image_edits_are_kept(tmp_path: Path, isolation: str) -> None:
     out = runner.analyze(image.copy())["image"]
     assert out[:10, :10].max() == 0 and np.array_equal(out[10:], image[10:])
     runner.close()
+
+
+@pytest.mark.parametrize(
+    ("verdict", "result", "error"),
+    [
+        ("True", True, False),
+        ("np.bool_(False)", False, False),
+        ("1", True, False),
+        ("0", False, False),
+        ("None", False, True),
+        ("'false'", False, True),
+        ("2", False, True),
+    ],
+)
+def test_result_is_always_a_bool(tmp_path: Path, verdict: str, result: bool, error: bool) -> None:
+    code = f"import numpy as np\n\ndef main(context):\n    context['result'] = {verdict}\n"
+    context = runner_for(tmp_path, {"v.py": code}).analyze(real_image())
+    assert context["result"] is result and context["error"] is error
+    if error:
+        assert "not true or false" in context["errors"][-1]
+
+
+def test_a_deleted_result_is_no_verdict(tmp_path: Path) -> None:
+    code = "def main(context):\n    del context['result']\n    context['error'] = 'odd'\n"
+    context = runner_for(tmp_path, {"v.py": code}).analyze(real_image())
+    assert context["result"] is False and context["error"] is True
+    assert "result is missing" in context["errors"][-1]

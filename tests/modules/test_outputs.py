@@ -113,3 +113,27 @@ def test_file_log_appends_and_rotates(tmp_path: Path) -> None:
         json.loads(line) for path in (rotated, log) for line in path.read_text().splitlines()
     ]
     assert [r["data"] for r in records][-1] == "4" and rotated.exists()
+
+
+def test_outputs_and_savers_hear_only_of_images_that_reached_them(tmp_path: Path) -> None:
+    flow = (
+        "flow:\n"
+        "  - type: gate\n    name: gate\n    when: [{key: data, equals: pass}]\n    flow:\n"
+        "      - {type: file_log, name: gated_log, path: gated.jsonl}\n"
+        "      - {type: image_saver, name: gated_saver, when: all, folder: gated}\n"
+        "  - {type: code, name: stop, file: stop.py}\n"
+        "  - {type: file_log, name: late_log, path: late.jsonl}\n"
+    )
+    stop = "def main(context):\n    context['exit'] = context['data'] == 'stop'\n"
+    project = write_project(tmp_path / "p", flow, {"stop.py": stop})
+    with Inspector(load_project(project)) as inspector:
+        for data in ("pass", "block", "stop", "pass"):
+            inspect(inspector, IMAGE, data)
+
+    def logged(name: str) -> list[str]:
+        lines = (project / name).read_text().splitlines()
+        return [json.loads(line)["data"] for line in lines]
+
+    assert logged("gated.jsonl") == ["pass", "pass"]
+    assert len(list((project / "gated").iterdir())) == 2
+    assert logged("late.jsonl") == ["pass", "block", "pass"]

@@ -11,10 +11,9 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ..errors import ImageError
+from ..errors import ImageError, MethodNotAllowedError
 from ..imaging.io import decode_image, image_from_raw, image_from_shared_memory
 from ..types import Image
 from .auth import check_api_key
@@ -105,11 +104,10 @@ async def analyze_image(request: Request) -> Response:
     file, image or array).
     """
     if request.method == "GET" and not is_multipart(request):
-        raise HTTPException(
-            405,
+        raise MethodNotAllowedError(
             "GET /analyze_image needs a multipart form with the image in a part named "
             "file, image or array; send a bare image body with POST",
-            headers={"Allow": "GET, POST"},
+            allowed="GET, POST",
         )
     return await _analyze_body(request, raw=False, endpoint="/analyze_image")
 

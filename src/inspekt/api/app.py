@@ -40,7 +40,9 @@ def create_app(service: InspectionService, request_stop: Callable[[], None]) -> 
     app.add_exception_handler(InspektError, handle_inspekt_error)
     app.add_exception_handler(HTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)
-    log_format = service.settings.request_log
-    if log_format is not None:
-        app.add_middleware(RequestLog, write=sys.stderr.write, log_format=log_format)
+    settings = service.settings
+    if settings.request_log is not None:
+        app.add_middleware(RequestLog, write=sys.stderr.write, log_format=settings.request_log)
+    elif settings.log_refused:
+        app.add_middleware(RequestLog, write=sys.stderr.write, only_status=401)
     return app

@@ -23,6 +23,7 @@ from ..errors import (
     ImageError,
     ImageTooLargeError,
     InspektError,
+    MethodNotAllowedError,
     OverloadedError,
     RequestError,
     RequestTimeoutError,
@@ -43,6 +44,7 @@ _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _STATUS: dict[type[InspektError], tuple[int, str]] = {
     ImageTooLargeError: (413, "too_large"),
     ImageError: (400, "bad_image"),
+    MethodNotAllowedError: (405, "method_not_allowed"),
     RequestError: (400, "bad_request"),
     AuthError: (401, "unauthorized"),
     StopKeyError: (403, "forbidden"),
@@ -65,7 +67,11 @@ def error_response(
 async def handle_inspekt_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InspektError)
     status, code = next(_STATUS[cls] for cls in type(exc).__mro__ if cls in _STATUS)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, OverloadedError) else None
+    headers: dict[str, str] | None = None
+    if isinstance(exc, OverloadedError):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, MethodNotAllowedError):
+        headers = {"Allow": exc.allowed}
     if status >= 500 and headers is None:
         log.error("%s %s: %s", request.method, request.url.path, exc.message)
     return error_response(status, code, exc.message, headers)

@@ -53,11 +53,17 @@ class RequestLog:
     """ASGI middleware writing one line per HTTP request through ``write``."""
 
     def __init__(
-        self, app: ASGIApp, write: Callable[[str], object], log_format: LogFormat = "text"
+        self,
+        app: ASGIApp,
+        write: Callable[[str], object],
+        log_format: LogFormat = "text",
+        only_status: int | None = None,
     ) -> None:
         self.app = app
         self._write = write
         self._line = _json_line if log_format == "json" else _text_line
+        #: Log only answers with this status (``--quiet`` keeps the 401s).
+        self._only_status = only_status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,20 +86,23 @@ class RequestLog:
         try:
             await self.app(scope, receive, watch)
         finally:
-            ms = ((answered or time.perf_counter()) - started) * 1000
-            state: dict[str, Any] = scope.get("state") or {}
-            client = scope.get("client")
-            self._write(
-                self._line(
-                    datetime.now().astimezone().isoformat(timespec="milliseconds"),
-                    f"{client[0]}:{client[1]}" if client else "-",
-                    scope["method"],
-                    _loggable(scope["path"]),
-                    status,
-                    ms,
-                    state.get(_STATE_KEY, "-"),
-                )
+            if self._only_status is None or status == self._only_status:
+                self._log(scope, status, ((answered or time.perf_counter()) - started) * 1000)
+
+    def _log(self, scope: Scope, status: int, ms: float) -> None:
+        state: dict[str, Any] = scope.get("state") or {}
+        client = scope.get("client")
+        self._write(
+            self._line(
+                datetime.now().astimezone().isoformat(timespec="milliseconds"),
+                f"{client[0]}:{client[1]}" if client else "-",
+                scope["method"],
+                _loggable(scope["path"]),
+                status,
+                ms,
+                state.get(_STATE_KEY, "-"),
             )
+        )
 
 
 def _loggable(path: str) -> str:

@@ -34,3 +34,6 @@ class ServerSettings:
     header_timeout: float = 10.0
     #: One line per request on stderr in this format; None logs no requests.
     request_log: LogFormat | None = "text"
+    #: With ``request_log`` None, still log refused api keys (401): an audit trail
+    #: costs nothing while nobody is knocking.
+    log_refused: bool = True

@@ -54,7 +54,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ModelFileError, TrainingError
+from ..errors import ImageError, ModelFileError, TrainingError
 
 __all__ = [
     "MAX_STAT_PIXELS",
@@ -267,7 +267,7 @@ def _eight_bit(pixels: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
 def input_stats(image: npt.NDArray[Any]) -> InputStats:
     """Size, format and 8-bit gray-level statistics of one image (gray, BGR or BGRA)."""
     if image.ndim not in (2, 3):
-        raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {image.shape}")
+        raise ImageError(f"expected an (H, W) or (H, W, C) image, got shape {image.shape}")
     height, width = int(image.shape[0]), int(image.shape[1])
     channels = 1 if image.ndim == 2 else int(image.shape[2])
     dtype = str(image.dtype)
@@ -315,8 +315,8 @@ def check_input(
     checks = checks or InputChecks()
     try:
         stats = input_stats(image)
-    except ValueError as error:
-        return [str(error)]
+    except ImageError as error:
+        return [error.message]
     empty = stats.height * stats.width == 0
     degenerate = _degenerate_problems(stats, profile) if checks.degenerate and not empty else []
     problems: list[str] = []

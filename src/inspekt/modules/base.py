@@ -232,12 +232,23 @@ class TrainableModule(Module):
         """The options the trained model depends on: changing one makes the model stale."""
         return self.options.model_dump(mode="json", exclude={"type", "name"})
 
+    def _options_digest(self) -> str:
+        """The model's own options and the preparing modules' before it: what it learnt with."""
+        made_with = {
+            "options": self.training_options(),
+            "preparation": [
+                {"type": m.type_id, **m.options.model_dump(mode="json", exclude={"type", "name"})}
+                for m in self.preparation.modules
+            ],
+        }
+        return hashlib.sha256(json.dumps(made_with, sort_keys=True).encode()).hexdigest()
+
     def fingerprint(self, folders: list[Path]) -> dict[str, Any]:
         """What the model is being made from, for :meth:`warnings` to compare with later."""
         resolved = [folder.resolve() for folder in folders]
         project = self.env.project_dir.resolve()
         return {
-            "options_sha256": _options_digest(self.training_options()),
+            "options_sha256": self._options_digest(),
             # inside the project: relative, so a copied or moved project still checks its own
             "folders": [
                 str(folder.relative_to(project)) if folder.is_relative_to(project) else str(folder)
@@ -251,8 +262,8 @@ class TrainableModule(Module):
         if not isinstance(recorded, dict):
             return []  # no model yet, or one trained before fingerprints were kept
         changed = []
-        if recorded.get("options_sha256") != _options_digest(self.training_options()):
-            changed.append("its options in flow.yaml")
+        if recorded.get("options_sha256") != self._options_digest():
+            changed.append("its options (or the image preparation before it) in flow.yaml")
         folders = [self.env.project_dir / folder for folder in recorded.get("folders") or []]
         if folders and all(folder.is_dir() for folder in folders):
             if storage.files_digest(folders) != recorded.get("files_sha256"):
@@ -273,7 +284,3 @@ class TrainableModule(Module):
         self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
     ) -> Evaluation:
         """Measure the opened module on a labelled dataset, exactly as it runs in the flow."""
-
-
-def _options_digest(options: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from pydantic import Field, field_validator
 
+from ..errors import DeliveryError
 from ..results import ImageKind, Inspection
 from ..types import Context, Image
 from ._background import BackgroundWorker
@@ -96,6 +97,8 @@ class ImageSaver(Module):
         """Nothing yet: the image is saved once the flow finished, with its final verdict."""
 
     def inspection_finished(self, inspection: Inspection) -> None:
+        if self.name not in inspection.modules_run:
+            return  # a gate, an exit or a failure before it: the image never got here
         context = inspection.context
         verdict = context.get("result")
         if self.options.when == "all" or _VERDICT.get(verdict) == self.options.when:
@@ -135,7 +138,7 @@ class ImageSaver(Module):
         path = self.folder / f"{job.name}.{self.options.format}"
         ok, encoded = cv2.imencode(f".{self.options.format}", picture)
         if not ok:
-            raise OSError(f"cannot encode {path.name}")
+            raise DeliveryError(f"cannot encode {path.name}")
         temporary = path.with_name(f".{path.name}.tmp")
         try:
             temporary.write_bytes(encoded.tobytes())

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl
 
+from ..errors import DeliveryError
 from ._output import OutputModule, OutputOptions
 from .registry import module_type
 
@@ -34,4 +35,4 @@ class Webhook(OutputModule):
         )
         with urllib.request.urlopen(request, timeout=self.options.timeout) as response:
             if response.status >= 300:
-                raise OSError(f"HTTP {response.status}")
+                raise DeliveryError(f"HTTP {response.status}")
