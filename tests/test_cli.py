@@ -99,6 +99,8 @@ def test_modules_lists_every_type_with_its_options() -> None:
         assert type_id in described
     assert "file" in described["code@1"]["required"]
     assert described["anomaly@1"]["trainable"] is True
+    assert described["anomaly@1"]["learns_from"] == "good_images"
+    assert described["crop@1"]["learns_from"] is None
     assert "description" in described["crop@1"]["options"]["x"]
     assert "input_size" in described["anomaly@1"]["options"]["model"]["properties"]
     assert "    model.input_size (default " in run("modules").stdout

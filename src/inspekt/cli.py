@@ -210,9 +210,12 @@ def list_modules(
     for type_id in known_types():
         cls = lookup(type_id)
         options, required = describe_options(cls.options_model)
+        # what `inspekt train --good/--data` must be given for it
+        learns_from = cls.learns_from.name.lower() if issubclass(cls, TrainableModule) else None
         described[type_id] = {
             "summary": _summary(cls),
-            "trainable": issubclass(cls, TrainableModule),
+            "trainable": learns_from is not None,
+            "learns_from": learns_from,
             "options": options,
             "required": required,
         }

@@ -8,16 +8,25 @@ the same way and user code keeps reading plain dicts.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from .context import trace_of
+from .imaging.regions import Region
 from .imaging.render import Annotation, annotated_image, heatmap_image, hex_to_bgr
 from .types import Context, Image
 
-__all__ = ["ClassName", "ImageKind", "Inspection", "Rectangle", "add_rectangles"]
+__all__ = [
+    "ClassName",
+    "ImageKind",
+    "Inspection",
+    "Rectangle",
+    "add_rectangles",
+    "region_rectangles",
+]
 
 #: What an inspection can show: the image the flow ended with, annotated, or the heat.
 ImageKind = Literal["image", "annotated_image", "heatmap"]
@@ -71,6 +80,27 @@ class Rectangle:
             # inspekt keeps one model per module, so both ids name the module.
             "source": {"modelId": self.module_id, "moduleId": self.module_id, "type": self.kind},
         }
+
+
+def region_rectangles(
+    regions: Iterable[Region], threshold: float, label: ClassName, module_id: int, kind: str
+) -> list[Rectangle]:
+    """Regions of a map above ``threshold`` as rectangles of one class.
+
+    A region's confidence is its peak on the scale where the threshold is 0.5
+    (twice the threshold is full confidence), so every map-producing model
+    (anomaly, surface) reports comparable numbers.
+    """
+    rectangles = []
+    for region in regions:
+        confidence = round(min(1.0, region.peak / (2 * threshold)), 4)
+        rectangles.append(
+            Rectangle(
+                region.x, region.y, region.width, region.height, confidence,
+                (replace(label, confidence=confidence),), module_id, kind, region.area,
+            )
+        )
+    return rectangles
 
 
 def add_rectangles(context: Context, rectangles: list[Rectangle]) -> None:

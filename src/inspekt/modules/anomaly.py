@@ -37,7 +37,7 @@ from ..imaging.render import as_bgr
 from ..models import storage
 from ..models.anomaly import AnomalyConfig, AnomalyModel
 from ..models.input_profile import InputChecks
-from ..results import ClassName, Rectangle, add_rectangles
+from ..results import ClassName, add_rectangles, region_rectangles
 from ..types import Context, HeatMap, Image
 from .base import (
     ModuleEnv,
@@ -264,18 +264,13 @@ class AnomalyModule(TrainableModule):
         add_heatmap(context, np.clip(finding.heat / (2 * finding.threshold), 0.0, 1.0))
         context["score"] = max(finding.score, context["score"] or 0.0)
         context["threshold"] = finding.threshold
-        rectangles = [self._rectangle(region, finding.threshold) for region in finding.regions]
+        label = ClassName(self.options.class_name, 1.0, self.options.color)
+        rectangles = region_rectangles(
+            finding.regions, finding.threshold, label, self.module_id, "UNSUPERVISED"
+        )
         add_rectangles(context, rectangles)
         if finding.nok:
             context["result"] = False
-
-    def _rectangle(self, region: Region, threshold: float) -> Rectangle:
-        confidence = round(min(1.0, region.peak / (2 * threshold)), 4)
-        label = ClassName(self.options.class_name, confidence, self.options.color)
-        return Rectangle(
-            region.x, region.y, region.width, region.height, confidence, (label,),
-            module_id=self.module_id, kind="UNSUPERVISED", area=region.area,
-        )
 
     def _prepared(self, images: list[Image]) -> list[Image]:
         """Training images as the flow will hand them over (crops, resizes... before it)."""
