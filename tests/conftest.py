@@ -117,6 +117,17 @@ def _drain(lines: queue.Queue[str | None], output: list[str]) -> None:
         output.append(line)
 
 
+def read_until_ready(process: subprocess.Popen[str]) -> list[str]:
+    """What a starting server printed on stdout, up to its last start-up line."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.strip() == "STOP_INIT_MODEL":
+            break
+    return lines
+
+
 def inspekt_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "inspekt", *args]
 

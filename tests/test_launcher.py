@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import color_card, encode, free_port, inspekt_command, write_project
+from tests.conftest import (
+    color_card,
+    encode,
+    free_port,
+    inspekt_command,
+    read_until_ready,
+    write_project,
+)
 
 LAYOUTS = ["pekat_vision/pekat_vision", "server/server.exe"]
 
@@ -43,12 +50,7 @@ def test_launcher_serves_until_stopped(dist: Path, tmp_path: Path, layout: str, 
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        assert process.stdout is not None
-        startup = []
-        for line in process.stdout:
-            startup.append(line.strip())
-            if line.strip() == "STOP_INIT_MODEL":
-                break
+        startup = [line.strip() for line in read_until_ready(process)]
         assert "__SERVER_RUNNING__" in startup and startup[-1] == "STOP_INIT_MODEL", startup
         url = f"http://127.0.0.1:{port}"
         assert requests.get(f"{url}/ping").status_code == 200

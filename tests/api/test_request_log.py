@@ -12,7 +12,15 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import code_flow, color_card, encode, free_port, inspekt_command, write_project
+from tests.conftest import (
+    code_flow,
+    color_card,
+    encode,
+    free_port,
+    inspekt_command,
+    read_until_ready,
+    write_project,
+)
 
 KEY = "553d7790-827c-11ec-978b-6da1176c0b00"
 STOP = "stop-me"
@@ -46,12 +54,7 @@ def serve_and_collect(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        assert process.stdout is not None
-        startup = []
-        for line in process.stdout:
-            startup.append(line)
-            if "STOP_INIT_MODEL" in line:
-                break
+        startup = read_until_ready(process)
         send(url)
         assert requests.get(f"{url}/stop?key={STOP}").status_code == 200
         out, err = process.communicate(timeout=30)
