@@ -44,8 +44,10 @@ class Inspector(Closeable):
 
     def __init__(self, project: Project) -> None:
         self.runner = FlowRunner(project)
-        modules = [m for m in project.walk() if _overrides_finished(m)]
-        self._subscribers: list[Subscriber] = [m.inspection_finished for m in modules]
+        #: Modules that act on finished inspections (outputs, savers), told only of
+        #: images that reached them; then the front end's subscribers, told of all.
+        self._finishing = [m for m in project.walk() if _overrides_finished(m)]
+        self._subscribers: list[Subscriber] = []
 
     @property
     def project(self) -> Project:
@@ -64,7 +66,9 @@ class Inspector(Closeable):
         load_ms = (time.perf_counter() - started) * 1000
         context = self.runner.analyze(image, options.data)
         inspection = Inspection(context, load_ms=load_ms, annotation=self.project.annotation)
-        for subscriber in self._subscribers:
+        ran = set(inspection.modules_run)  # a gate, an exit or a failure keeps images from some
+        reached = [m.inspection_finished for m in self._finishing if m.name in ran]
+        for subscriber in [*reached, *self._subscribers]:
             try:
                 subscriber(inspection)
             except Exception:  # a broken recorder must not cost the line its answer

@@ -50,8 +50,6 @@ class OutputModule(Module):
         """Nothing yet: the flow's trace records that the image got here."""
 
     def inspection_finished(self, inspection: Inspection) -> None:
-        if self.name not in inspection.modules_run:
-            return  # a gate, an exit or a failure before it: the image never got here
         context = inspection.context
         self.worker.submit(self.payload(context))
         problem, self._reported_drops = self.worker.report(self._reported_drops)

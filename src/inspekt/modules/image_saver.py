@@ -97,15 +97,12 @@ class ImageSaver(Module):
         """Nothing yet: the image is saved once the flow finished, with its final verdict."""
 
     def inspection_finished(self, inspection: Inspection) -> None:
-        if self.name not in inspection.modules_run:
-            return  # a gate, an exit or a failure before it: the image never got here
         context = inspection.context
         verdict = context.get("result")
         if self.options.when == "all" or _VERDICT.get(verdict) == self.options.when:
             self.worker.submit(self._job(inspection))
-        status = self.worker.status()
-        if status.dropped > self._reported_drops or status.failing:
-            problem, self._reported_drops = self.worker.report(self._reported_drops)
+        problem, self._reported_drops = self.worker.report(self._reported_drops)
+        if problem:
             context["errors"].append(f"image saver '{self.name}': {problem}")
 
     def close(self) -> None:
