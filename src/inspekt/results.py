@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -83,7 +83,12 @@ class Rectangle:
 
 
 def region_rectangles(
-    regions: Iterable[Region], threshold: float, label: ClassName, module_id: int, kind: str
+    regions: Iterable[Region],
+    threshold: float,
+    label: str,
+    color: str,
+    module_id: int,
+    kind: str,
 ) -> list[Rectangle]:
     """Regions of a map above ``threshold`` as rectangles of one class.
 
@@ -97,7 +102,7 @@ def region_rectangles(
         rectangles.append(
             Rectangle(
                 region.x, region.y, region.width, region.height, confidence,
-                (replace(label, confidence=confidence),), module_id, kind, region.area,
+                (ClassName(label, confidence, color),), module_id, kind, region.area,
             )
         )
     return rectangles

@@ -37,7 +37,7 @@ from ..imaging.render import as_bgr
 from ..models import storage
 from ..models.anomaly import AnomalyConfig, AnomalyModel
 from ..models.input_profile import InputChecks
-from ..results import ClassName, add_rectangles, region_rectangles
+from ..results import add_rectangles, region_rectangles
 from ..types import Context, HeatMap, Image
 from .base import (
     ModuleEnv,
@@ -121,9 +121,7 @@ class AnomalyModule(TrainableModule):
 
     def problems(self) -> list[str]:
         if not self.model_dir.exists():
-            return [
-                f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
-            ]
+            return [self._untrained()]
         try:
             storage.read_manifest(self.model_dir, AnomalyModel.kind)
         except ModelFileError as exc:
@@ -132,13 +130,14 @@ class AnomalyModule(TrainableModule):
 
     def open(self) -> None:
         if not self.model_dir.exists():
-            raise ProjectError(
-                f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
-            )
+            raise ProjectError(self._untrained())
         self.model = AnomalyModel.load(self.model_dir)
 
     def close(self) -> None:
         self.model = None
+
+    def _untrained(self) -> str:
+        return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
 
     @property
     def threshold(self) -> float:
@@ -264,9 +263,9 @@ class AnomalyModule(TrainableModule):
         add_heatmap(context, np.clip(finding.heat / (2 * finding.threshold), 0.0, 1.0))
         context["score"] = max(finding.score, context["score"] or 0.0)
         context["threshold"] = finding.threshold
-        label = ClassName(self.options.class_name, 1.0, self.options.color)
         rectangles = region_rectangles(
-            finding.regions, finding.threshold, label, self.module_id, "UNSUPERVISED"
+            finding.regions, finding.threshold, self.options.class_name, self.options.color,
+            self.module_id, "UNSUPERVISED",
         )
         add_rectangles(context, rectangles)
         if finding.nok:
