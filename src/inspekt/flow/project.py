@@ -132,8 +132,7 @@ def validate_project(path: Path) -> list[str]:
     except ProjectError as exc:
         problems.append(exc.message)
     for module in project.walk():
-        where = f"{module.env.location} ({module.type_id} '{module.name}')"
-        problems += [f"{where}: {problem}" for problem in module.problems()]
+        problems += [f"{module.place}: {problem}" for problem in module.problems()]
     return problems
 
 
@@ -150,7 +149,7 @@ def project_warnings(project: Project) -> list[str]:
             "without being inspected"
         ]
     return [
-        f"{module.env.location} ({module.type_id} '{module.name}'): {warning}"
+        f"{module.place}: {warning}"
         for module in project.walk()
         for warning in module.warnings()
     ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
-from ..modules import Evaluation, TrainingSources, open_modules
+from ..modules import Evaluation, TrainableModule, TrainingSources, open_modules
 from ..modules.base import Progress
 from .project import load_project
 
@@ -44,11 +44,8 @@ def train_project(
     """Train every trainable module (or the one named) and save its model."""
     project = load_project(project_dir, allow_code=False)
     modules = project.trainable(module)
-    if len(modules) > 1 and (sources.good or sources.defects or sources.data):
-        names = ", ".join(m.name for m in modules)
-        raise ProjectError(
-            f"{project_dir}: several trainable modules ({names}); pick one with --module"
-        )
+    if sources.good or sources.defects or sources.data:  # folders fit one module's data
+        _refuse_several(project_dir, modules)
     runs = []
     for trainable in modules:
         metadata = trainable.fit(sources, progress)
@@ -67,14 +64,18 @@ def evaluate_project(
     """Evaluate one trained module (the only one, or the one named) on a dataset."""
     project = load_project(project_dir, allow_code=False)
     modules = project.trainable(module)
-    if len(modules) > 1:
-        names = ", ".join(m.name for m in modules)
-        raise ProjectError(
-            f"{project_dir}: several trainable modules ({names}); pick one with --module"
-        )
+    _refuse_several(project_dir, modules)
     (trainable,) = modules
     open_modules([trainable])
     try:
         return trainable.name, trainable.evaluate(dataset, progress, keep_examples)
     finally:
         trainable.close()
+
+
+def _refuse_several(project_dir: Path, modules: list[TrainableModule]) -> None:
+    if len(modules) > 1:
+        names = ", ".join(m.name for m in modules)
+        raise ProjectError(
+            f"{project_dir}: several trainable modules ({names}); pick one with --module"
+        )

@@ -128,6 +128,11 @@ class Module(ABC):
     runs_user_code: ClassVar[bool] = False
 
     @property
+    def place(self) -> str:
+        """Where the module sits, for messages: ``flow.yaml: flow[2] (anomaly@1 'nut')``."""
+        return f"{self.env.location} ({self.type_id} '{self.name}')"
+
+    @property
     def sub_flows(self) -> list[list[Module]]:
         """The sub-flows this module runs (a gate's, each parallel branch); none by default."""
         return []

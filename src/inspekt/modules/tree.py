@@ -126,8 +126,7 @@ def open_modules(modules: Sequence[Module]) -> None:
             try:
                 module.open()
             except ProjectError as exc:
-                where = f"{module.env.location} ({module.type_id} '{module.name}')"
-                raise ProjectError(f"{where}: {exc.message}") from exc
+                raise ProjectError(f"{module.place}: {exc.message}") from exc
             opened.append(module)
     except BaseException:
         _close_each(opened)
