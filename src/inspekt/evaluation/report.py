@@ -24,6 +24,7 @@ import numpy as np
 from ..imaging.io import read_image_file
 from ..imaging.regions import find_regions
 from ..imaging.render import HEAT_COLOR, Color, annotated_image, draw_outline, legend_strip
+from ..results import region_rectangles
 from ..types import HeatMap, Image
 from .dataset import ScoredSample, read_mask
 from .metrics import ZeroEscape
@@ -183,13 +184,12 @@ def _miss_image(scored: ScoredSample, heat: HeatMap, threshold: float) -> Image:
     if heat.shape != (height, width):
         resized = cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
         heat = cast(HeatMap, resized)  # cv2's stubs do not keep the dtype
+    regions = find_regions(heat, threshold)
     found = [
-        {
-            "x": region.x, "y": region.y, "width": region.width, "height": region.height,
-            "confidence": min(1.0, region.peak / (2 * threshold)),
-            "classNames": [{"label": "found", "color": _FOUND}],
-        }
-        for region in find_regions(heat, threshold)
+        rectangle.as_context(number)
+        for number, rectangle in enumerate(
+            region_rectangles(regions, threshold, "found", _FOUND, 0, "UNSUPERVISED"), 1
+        )
     ]
     # The heat on the scale annotated_image expects: the threshold at 0.5.
     normalised = np.clip(heat / (2 * threshold), 0.0, 1.0)
