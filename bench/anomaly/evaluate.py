@@ -3,9 +3,11 @@
     python bench/anomaly/evaluate.py /work/shared/datasets/deeppcb_dev/anomaly --grayscale \
         --set input_size=640 --set bank_size=20000
 
-Prints one JSON line (appended to --out when given): image and pixel AUROC, AUPRO, best F1,
-F1 at the calibrated threshold, training seconds, predict p50/p90 in ms (measured
-while scoring the test set) and the saved model's size.
+Prints one JSON line (appended to --out when given): the keys of ``inspekt eval --json``
+(image and pixel AUROC — pixels on maps shrunk to at most 512 px, as eval does — AUPRO,
+F1 and confusion at the calibrated threshold, escape rates, region recall, false boxes),
+plus best F1, defect recall at the threshold, training seconds and the saved model's
+size. ``ms_per_image_p50`` is measured while scoring the test set.
 
 ``--perturb`` scores the test images again as unseen data differs (the model is
 trained once), one more line per change, the unchanged test set being the
@@ -29,16 +31,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from inspekt.evaluation import (
-    MvtecDataset,
-    aupro,
-    auroc,
-    best_f1,
-    f1_at_threshold,
-    load_mvtec,
-    pixel_auroc,
-    read_image,
-)
+from inspekt.evaluation import MvtecDataset, best_f1, load_mvtec, read_image, read_mask
+from inspekt.evaluation.anomaly import AnomalyEvaluator
+from inspekt.imaging.regions import find_regions
 from inspekt.models.anomaly import AnomalyConfig, AnomalyModel
 
 
@@ -96,35 +91,32 @@ def score_test_set(
     root: Path, dataset: MvtecDataset, model: AnomalyModel, grayscale: bool,
     change: str | None, train_s: float, size_mb: float,
 ) -> dict[str, Any]:
-    labels, scores, masks, maps, latencies = [], [], [], [], []
+    """The ``eval --json`` metrics of the test set, scored by the model as a module would."""
+    threshold = model.threshold
+    evaluator = AnomalyEvaluator(dataset, threshold)
     for sample in dataset.test:
         image = perturbed(read_image(sample.path, grayscale), change)
         tick = time.perf_counter()
         prediction = model.predict(image)
-        latencies.append(time.perf_counter() - tick)
-        labels.append(sample.label)
-        scores.append(prediction.score)
-        if dataset.has_masks:
-            mask = sample.mask(image.shape[:2])
-            if mask.shape != image.shape[:2]:  # the image was rescaled: the mask follows
-                size = (image.shape[1], image.shape[0])
-                mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-            masks.append(mask)
-            maps.append(prediction.anomaly_map)
-    f1, _ = best_f1(labels, scores)
-    config = model.config
+        ms = (time.perf_counter() - tick) * 1000
+        heat = prediction.anomaly_map
+        truth = read_mask(sample.mask_path) if sample.mask_path else None
+        evaluator.add(
+            sample, heat, prediction.score, prediction.score >= threshold, ms,
+            find_regions(heat, threshold), truth,
+        )
+    evaluation = evaluator.result()
+    labels = [scored.sample.label for scored in evaluation.samples]
+    scores = [scored.score for scored in evaluation.samples]
+    counts = evaluation.confusion
     return {
         "dataset": root.name if root.name != "anomaly" else root.parent.name,
         "perturbation": change,
-        "config": config.model_dump(mode="json"),
-        "image_auroc": round(auroc(labels, scores), 4),
-        "pixel_auroc": round(pixel_auroc(masks, maps), 4) if masks else None,
-        "aupro": round(aupro(masks, maps), 4) if masks else None,
-        "best_f1": round(f1, 4),
-        "f1_at_threshold": round(f1_at_threshold(labels, scores, model.threshold), 4),
+        "config": model.config.model_dump(mode="json"),
+        **evaluation.as_json(),
+        "best_f1": round(best_f1(labels, scores)[0], 4),
+        "recall": round(counts.tp / max(counts.tp + counts.fn, 1), 4),
         "train_s": round(train_s, 1),
-        "predict_p50_ms": round(float(np.percentile(latencies, 50)) * 1000, 1),
-        "predict_p90_ms": round(float(np.percentile(latencies, 90)) * 1000, 1),
         "model_mb": round(size_mb, 1),
         "bank_patches": model.training.get("bank_patches"),
     }

@@ -50,7 +50,7 @@ def torch_reference(model: AnomalyModel) -> Callable[[Image], float]:
 
     def predict(image: Image) -> float:
         with torch.no_grad():
-            features = network(torch.from_numpy(to_network_input(image, config.input_size)))[0]
+            features = network(torch.from_numpy(to_network_input(image, config)))[0]
             dim, rows, cols = features.shape
             queries = features.reshape(dim, -1).T @ projection[:-1] + projection[-1]
             distances = torch.cdist(queries, bank).min(dim=1).values.reshape(rows, cols).numpy()

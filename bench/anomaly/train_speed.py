@@ -38,7 +38,7 @@ def reference_features(images: list[np.ndarray], config: AnomalyConfig) -> np.nd
     rows = []
     with torch.no_grad():
         for image in images:
-            features = network(torch.from_numpy(to_network_input(image, config.input_size)))[0]
+            features = network(torch.from_numpy(to_network_input(image, config)))[0]
             rows.append(features.reshape(features.shape[0], -1).T.numpy())
     return np.concatenate(rows)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import cast, overload
 
 import cv2
 import numpy as np
@@ -22,6 +23,7 @@ from ..errors import ImageError, ImageTooLargeError
 from ..types import Image
 
 __all__ = [
+    "ImageFiles",
     "ImageLimits",
     "decode_image",
     "encode_png",
@@ -191,6 +193,33 @@ def list_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ImageError(f"{folder}: image folder not found")
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+class ImageFiles(Sequence[Image]):
+    """Image files as a sequence that reads (and transforms) an image only when indexed.
+
+    Training takes its images through this, so a set of thousands of images costs the
+    memory of one image at a time rather than of all of them.
+    """
+
+    def __init__(
+        self, paths: Sequence[Path], transform: Callable[[Image], Image] | None = None
+    ) -> None:
+        self.paths = list(paths)
+        self._transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @overload
+    def __getitem__(self, index: int) -> Image: ...
+    @overload
+    def __getitem__(self, index: slice) -> ImageFiles: ...
+    def __getitem__(self, index: int | slice) -> Image | ImageFiles:
+        if isinstance(index, slice):
+            return ImageFiles(self.paths[index], self._transform)
+        image = read_image_file(self.paths[index])
+        return image if self._transform is None else self._transform(image)
 
 
 def encode_png(image: Image, compression: int = 1) -> bytes:

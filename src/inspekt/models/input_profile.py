@@ -191,9 +191,13 @@ class InputProfile(BaseModel):
     @classmethod
     def learn(cls, images: Sequence[npt.NDArray[Any]]) -> InputProfile:
         """The profile of some images (a model's training images, as given to its fit)."""
-        if not images:
+        return cls.from_stats([input_stats(image) for image in images])
+
+    @classmethod
+    def from_stats(cls, stats: Sequence[InputStats]) -> InputProfile:
+        """The profile of images whose :func:`input_stats` were taken as they streamed past."""
+        if not stats:
             raise TrainingError("an input profile needs at least one image")
-        stats = [input_stats(image) for image in images]
         if any(s.height < 1 or s.width < 1 for s in stats):
             raise TrainingError("an input profile cannot learn from an empty image")
         return cls(

@@ -31,7 +31,7 @@ from ..context import add_heatmap, record_error
 from ..errors import ModelFileError, ProjectError
 from ..evaluation.anomaly import AnomalyEvaluation, AnomalyEvaluator, load_anomaly_dataset
 from ..evaluation.dataset import read_mask as read_ground_truth
-from ..imaging.io import list_images, read_image_file
+from ..imaging.io import ImageFiles, list_images, read_image_file
 from ..imaging.regions import Rect, Region, find_regions, masked, read_mask, roi_view
 from ..imaging.render import as_bgr
 from ..models import storage
@@ -168,12 +168,11 @@ class AnomalyModule(TrainableModule):
             good_dir = root / self.options.good_images
         defects = self.options.defect_images
         defects_dir = sources.defects or (root / defects if defects else None)
-        good = self._prepared(_read_folder(good_dir))
-        defect_images = self._prepared(_read_folder(defects_dir)) if defects_dir else []
+        good = self._training_images(good_dir)
         model = AnomalyModel.fit(
-            [self._model_input(image) for image in good],
+            good,
             self.options.model,
-            defect_images=[self._model_input(image) for image in defect_images] or None,
+            defect_images=self._training_images(defects_dir) if defects_dir else None,
             progress=progress,
         )
         folders = [good_dir] if defects_dir is None else [good_dir, defects_dir]
@@ -271,16 +270,16 @@ class AnomalyModule(TrainableModule):
         if finding.nok:
             context["result"] = False
 
-    def _prepared(self, images: list[Image]) -> list[Image]:
-        """Training images as the flow will hand them over (crops, resizes... before it)."""
-        return [self.preparation(image)[0] for image in images]
+    def _training_images(self, folder: Path) -> ImageFiles:
+        """A folder's images as the model sees them in the flow, read one at a time.
+
+        Prepared as the flow will hand them over (crops, resizes... before this module),
+        then cut to the ROI.
+        """
+        paths = list_images(folder)
+        if not paths:
+            raise ProjectError(f"{folder}: no images (.jpg, .png, .bmp, .tif) found")
+        return ImageFiles(paths, self._model_input)
 
     def _model_input(self, image: Image) -> Image:
-        return roi_view(as_bgr(image), self.options.roi)
-
-
-def _read_folder(folder: Path) -> list[Image]:
-    paths = list_images(folder)
-    if not paths:
-        raise ProjectError(f"{folder}: no images (.jpg, .png, .bmp, .tif) found")
-    return [read_image_file(path) for path in paths]
+        return roi_view(as_bgr(self.preparation(image)[0]), self.options.roi)

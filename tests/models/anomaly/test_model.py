@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -120,3 +121,52 @@ def test_serving_does_not_import_torch(saved_model: Path) -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+class CountingReads(Sequence[npt.NDArray[np.uint8]]):
+    """Images that count how often each is read, as a lazy file sequence would be."""
+
+    def __init__(self, images: Images) -> None:
+        self.images = images
+        self.reads = [0] * len(images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> npt.NDArray[np.uint8]:  # type: ignore[override]
+        self.reads[index] += 1
+        return self.images[index]
+
+
+def test_fit_streams_each_image_once(good_train: Images) -> None:
+    images = CountingReads(good_train)
+    model = AnomalyModel.fit(images, TINY)
+    assert images.reads == [1] * len(good_train)
+    assert model.training["good_images"] == len(good_train)
+
+
+def relit(image: npt.NDArray[np.uint8], shift: float, spread: float) -> npt.NDArray[np.uint8]:
+    mean = float(image.mean())
+    return np.clip((image.astype(np.float32) - mean) * spread + mean + shift, 0, 255).astype(
+        np.uint8
+    )
+
+
+def test_lighting_changes_do_not_make_a_good_part_look_defective(
+    model: AnomalyModel, good_train: Images, good_test: Images
+) -> None:
+    changes = [(-35.0, 1.0), (60.0, 1.0), (0.0, 1.3), (20.0, 1.25)]
+    as_is = AnomalyModel.fit(good_train, TINY.model_copy(update={"lighting": "as-is"}))
+
+    def worst_drift(fitted: AnomalyModel) -> float:
+        """Largest rise of a good image's score under any of the lighting changes."""
+        return max(
+            fitted.predict(relit(image, *change)).score - fitted.predict(image).score
+            for image in good_test
+            for change in changes
+        )
+
+    assert model.config.lighting == "normalised"
+    for image in good_test:
+        assert all(model.predict(relit(image, *c)).score < model.threshold for c in changes)
+    assert worst_drift(model) < 0.7 * worst_drift(as_is)

@@ -56,7 +56,7 @@ def test_directory_holds_onnx_npy_and_json_only(saved_model: Path) -> None:
     assert manifest["format_version"] == 1
     np.load(payload(saved_model, "bank"), allow_pickle=False)
     training = json.loads((saved_model / "training.json").read_text())
-    assert {"data_sha256", "duration_s", "versions", "good_images"} <= training.keys()
+    assert {"good_sha256", "duration_s", "versions", "good_images"} <= training.keys()
 
 
 def test_resave_replaces_old_payloads(

@@ -116,7 +116,7 @@ def export_feature_extractor(config: AnomalyConfig, path: Path) -> None:
     import torch
 
     module = build_feature_extractor(config)
-    dummy = torch.zeros(1, 3, config.input_size, config.input_size)
+    dummy = torch.zeros(1, 3, _BUILD_SIZE, _BUILD_SIZE)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant-folding notes about Slice, harmless
         torch.onnx.export(

@@ -14,12 +14,30 @@ class AnomalyConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    input_size: int = Field(
-        640,
+    input_size: int | None = Field(
+        None,
         ge=64,
         le=2048,
         multiple_of=32,
-        description="Longer image side after resizing; the aspect ratio is kept.",
+        description="Longer image side after resizing; the aspect ratio is kept. Unset: "
+        "chosen at training from the images' own size (never enlarged, at most 640).",
+    )
+    lighting: Literal["as-is", "normalised"] = Field(
+        "normalised",
+        description="'normalised' stretches each frame's dark and bright ends to fixed levels "
+        "before the backbone, so brightness and contrast changes do not raise scores.",
+    )
+    lighting_variants: int = Field(
+        0,
+        ge=0,
+        le=4,
+        description="Relit copies (brighter, darker, flatter, clipped) of each good image "
+        "added to the memory bank, so lighting changes that clip the frame stay normal.",
+    )
+    tuning: Literal["off", "synthetic"] = Field(
+        "off",
+        description="'synthetic' chooses input size and feature taps at training by how well "
+        "candidates find defects painted on held-back good images.",
     )
     backbone: Backbone = Field("efficientnet-lite0", description="Pretrained feature network.")
     feature_strides: tuple[Literal[4, 8, 16], ...] = Field(

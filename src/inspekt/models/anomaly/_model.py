@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import math
 import platform
 import tempfile
 import time
@@ -20,14 +20,21 @@ from ..input_profile import InputChecks, InputProfile, check_input
 from ..onnx import open_session
 from ._calibration import threshold_best_f1, threshold_from_good
 from ._config import AnomalyConfig
-from ._memory import Features, PatchIndex, fit_projection, greedy_coreset, project
-from ._runtime import patch_features
+from ._memory import Features, PatchIndex, greedy_coreset, project
+from ._runtime import MIN_SIDE, SIZE_MULTIPLE, patch_features
 from ._scoring import NORMALISED_THRESHOLD, ScoreScale, anomaly_map, smooth_grid
+from ._training import collect_training_features
+from ._tuning import CandidateScore, choose_config
 
 Image = npt.NDArray[np.uint8]
 Progress = Callable[[int, int, str], None]
 
 KIND = "inspekt.anomaly.patch-memory"
+#: Largest input size chosen from the data (``input_size`` unset); 640² fits the
+#: per-image budget on two cores.
+AUTO_INPUT_LIMIT = 640
+#: Images whose size decides an automatic input size.
+_SIZE_SAMPLE = 8
 
 
 class AnomalyPrediction(NamedTuple):
@@ -85,7 +92,7 @@ class AnomalyModel:
     def predict(self, image: Image) -> AnomalyPrediction:
         """Score one BGR (or grayscale) uint8 image of any size."""
         features = project(
-            patch_features(self._session, image, self.config.input_size), self._projection
+            patch_features(self._session, image, self.config), self._projection
         )
         grid = _distance_grid(self._index, features, self.config)
         heat = anomaly_map(grid, self.scale, image.shape[0], image.shape[1])
@@ -103,10 +110,14 @@ class AnomalyModel:
     ) -> AnomalyModel:
         """Build the memory bank from good images and calibrate the threshold.
 
-        Every good image feeds the bank and the calibration: each one is scored against
-        the bank without its own patches (leave-one-image-out), which is what an unseen
-        good image would score, without holding images back from a small training set.
-        Defect images, when given, only move the threshold (best F1 between the classes).
+        Every good image feeds the bank; up to ``CALIBRATION_IMAGES`` of them also feed
+        the calibration: each is scored against the bank without its own patches
+        (leave-one-image-out), which is what an unseen good image would score, without
+        holding images back from a small training set. Defect images, when given, only
+        move the threshold (best F1 between the classes).
+
+        Images are read once each, by index, and not kept: pass a lazy sequence (one
+        that reads a file per item) and memory stays bounded whatever the set's size.
         """
         config = config or AnomalyConfig()
         if not good_images:
@@ -114,41 +125,43 @@ class AnomalyModel:
         started = time.monotonic()
         report = progress or (lambda done, total, stage: None)
         rng = np.random.default_rng(config.seed)
+        config = resolve_input_size(config, good_images, rng)
+        tried: list[CandidateScore] = []
+        if config.tuning == "synthetic":
+            config, tried = choose_config(good_images, config, _fit_candidate, rng)
 
         report(0, 1, "export")
         backbone_onnx = _export_backbone(config)
         session = open_session(backbone_onnx)
         report(1, 1, "export")
 
-        raw = []
-        for done, image in enumerate(good_images, 1):
-            raw.append(patch_features(session, image, config.input_size))
-            report(done, len(good_images), "features")
-        projection = fit_projection(raw, config.feature_dim, rng)
-        features = [project(f, projection) for f in raw]
-        del raw
-        bank, owners = _select_bank(features, config, rng, report)
+        collected = collect_training_features(session, good_images, config, rng, report)
+        bank, owners = _select_bank(collected.candidates, collected.owners, config, rng, report)
         index = PatchIndex(bank)
 
-        total = len(features) + len(defect_images or [])
+        calibration = collected.calibration
+        total = len(calibration) + len(defect_images or [])
         good_grids = []
-        for done, grid_features in enumerate(features, 1):
-            own = _own_rows(owners, done - 1) if len(features) > 1 else None
-            good_grids.append(_distance_grid(index, grid_features, config, exclude=own))
+        for done, (owner, features) in enumerate(sorted(calibration.items()), 1):
+            own = _own_rows(owners, owner) if len(good_images) > 1 else None
+            good_grids.append(_distance_grid(index, features, config, exclude=own))
             report(done, total, "calibration")
         defect_scores = []
-        for done, image in enumerate(defect_images or [], len(features) + 1):
-            image_features = project(patch_features(session, image, config.input_size), projection)
-            grid = _distance_grid(index, image_features, config)
-            defect_scores.append(float(grid.max()))
+        for done, image in enumerate(defect_images or [], len(calibration) + 1):
+            features = project(patch_features(session, image, config), collected.projection)
+            defect_scores.append(float(_distance_grid(index, features, config).max()))
             report(done, total, "calibration")
         scale = _calibrate(good_grids, defect_scores, config)
-        profile = InputProfile.learn(good_images)
+        profile = InputProfile.from_stats(collected.stats)
 
-        training = _training_metadata(good_images, defect_images, bank)
+        training = _training_metadata(
+            len(good_images), len(defect_images or []), bank, collected.digest
+        )
         training["calibration"] = _calibration_summary(scale, good_grids, defect_scores)
+        if tried:
+            training["tuning"] = [score.as_json() for score in tried]
         training["duration_s"] = round(time.monotonic() - started, 3)
-        return cls(config, backbone_onnx, projection, bank, scale, training, profile)
+        return cls(config, backbone_onnx, collected.projection, bank, scale, training, profile)
 
     # ---- save / load ---------------------------------------------------------------------
 
@@ -204,7 +217,8 @@ class AnomalyModel:
     def _check_feature_dim(self, onnx_path: Path, projection_path: Path) -> None:
         """Fail at load, not at the first image, when backbone and projection disagree."""
         probe = np.zeros((64, 64, 3), dtype=np.uint8)
-        dim = patch_features(self._session, probe, 64).shape[-1]
+        small = self.config.model_copy(update={"input_size": 64})
+        dim = patch_features(self._session, probe, small).shape[-1]
         expected = self._projection.shape[0] - 1
         if dim != expected:
             raise ModelFileError(
@@ -238,27 +252,48 @@ def _export_backbone(config: AnomalyConfig) -> bytes:
         return path.read_bytes()
 
 
+def _fit_candidate(images: Sequence[Image], config: AnomalyConfig) -> AnomalyModel:
+    return AnomalyModel.fit(images, config.model_copy(update={"tuning": "off"}))
+
+
 def _select_bank(
-    features: Sequence[Features],
+    candidates: Features,
+    owners: npt.NDArray[np.int64],
     config: AnomalyConfig,
     rng: np.random.Generator,
     report: Progress,
 ) -> tuple[Features, npt.NDArray[np.int64]]:
-    """Coreset of all patches, rows sorted by source image, and that image per row.
+    """Coreset of the candidate patches, rows sorted by source image, and that image per row.
 
     Sorting makes each image's rows one contiguous range, so leave-one-image-out
     search can exclude them with a range selector.
     """
-    flat = np.concatenate([f.reshape(-1, f.shape[-1]) for f in features])
-    owners = np.repeat(np.arange(len(features)), [f.shape[0] * f.shape[1] for f in features])
-    if len(flat) > config.coreset_candidates:
-        keep = np.sort(rng.choice(len(flat), config.coreset_candidates, replace=False))
-        flat, owners = flat[keep], owners[keep]
+    if len(candidates) > config.coreset_candidates:
+        keep = np.sort(rng.choice(len(candidates), config.coreset_candidates, replace=False))
+        candidates, owners = candidates[keep], owners[keep]
     chosen = greedy_coreset(
-        flat, config.bank_size, rng, lambda done, total: report(done, total, "coreset")
+        candidates, config.bank_size, rng, lambda done, total: report(done, total, "coreset")
     )
     chosen = chosen[np.argsort(owners[chosen], kind="stable")]
-    return np.ascontiguousarray(flat[chosen]), owners[chosen]
+    return np.ascontiguousarray(candidates[chosen]), owners[chosen]
+
+
+def resolve_input_size(
+    config: AnomalyConfig, images: Sequence[Image], rng: np.random.Generator
+) -> AnomalyConfig:
+    """The config with ``input_size`` chosen from the images when it was left to the data.
+
+    The images' own longer side (median of a few), to the network's multiple, at most
+    :data:`AUTO_INPUT_LIMIT`: small images are not blown up, which would cost time and
+    make their few pixels look like coarse texture; large ones shrink to a size the
+    2-core budget allows.
+    """
+    if config.input_size is not None:
+        return config
+    sample = rng.choice(len(images), min(len(images), _SIZE_SAMPLE), replace=False)
+    longer = float(np.median([max(images[int(i)].shape[:2]) for i in sample]))
+    size = min(AUTO_INPUT_LIMIT, max(MIN_SIDE, math.ceil(longer / SIZE_MULTIPLE) * SIZE_MULTIPLE))
+    return config.model_copy(update={"input_size": size})
 
 
 def _own_rows(owners: npt.NDArray[np.int64], image: int) -> tuple[int, int]:
@@ -303,14 +338,6 @@ def _calibration_summary(
     }
 
 
-def _images_digest(images: Sequence[Image]) -> str:
-    digest = hashlib.sha256()
-    for image in images:
-        digest.update(str(image.shape).encode())
-        digest.update(np.ascontiguousarray(image).tobytes())
-    return digest.hexdigest()
-
-
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
@@ -318,16 +345,14 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _training_metadata(
-    good: Sequence[Image], defect: Sequence[Image] | None, bank: Features
-) -> dict[str, Any]:
+def _training_metadata(good: int, defect: int, bank: Features, digest: str) -> dict[str, Any]:
     packages = ("inspekt", "numpy", "onnxruntime", "faiss-cpu", "torch", "onnx")
     return {
-        "good_images": len(good),
-        "defect_images": len(defect or []),
+        "good_images": good,
+        "defect_images": defect,
         "bank_patches": int(bank.shape[0]),
         "feature_dim": int(bank.shape[1]),
-        "data_sha256": _images_digest([*good, *(defect or [])]),
+        "good_sha256": digest,
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
         "versions": {name: _version(name) for name in packages},

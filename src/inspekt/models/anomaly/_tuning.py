@@ -1,0 +1,151 @@
+"""Choosing the feature configuration from good images alone, by synthetic defects.
+
+No single input size and set of feature taps wins on every kind of part: tiny defects
+on high-contrast prints want fine, early features at full resolution, textured
+surfaces want coarser, deeper ones. Without defect images the choice is made by
+painting defects (:mod:`inspekt.models.synthetic_defects`) onto good images held back
+from training, and keeping the candidate that finds them best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Protocol, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from ...evaluation.metrics import auroc, pixel_auroc
+from ..synthetic_defects import DEFECT_KINDS, paint_defect
+from ._config import AnomalyConfig
+
+Image = npt.NDArray[np.uint8]
+
+#: Good images held back to carry synthetic defects, and most images a candidate fits on.
+HELD_BACK = 16
+TUNING_TRAIN = 48
+#: Fewer good images than this: too few to hold any back, the configuration stays as given.
+MIN_IMAGES_TO_TUNE = 12
+#: Seed of the painted defects, the same for every candidate so they are compared fairly.
+_PAINT_SEED = 12345
+
+
+class Scorer(Protocol):
+    """What tuning needs of a fitted model."""
+
+    def predict(self, image: Image) -> tuple[float, npt.NDArray[np.float32]]: ...
+
+
+class CandidateScore(NamedTuple):
+    """How well one configuration found the painted defects."""
+
+    config: AnomalyConfig
+    image_auroc: float
+    pixel_auroc: float
+
+    @property
+    def merit(self) -> float:
+        """Finding defective images and finding where the defect is count alike."""
+        return (self.image_auroc + self.pixel_auroc) / 2
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "input_size": self.config.input_size,
+            "feature_strides": list(self.config.feature_strides),
+            "image_auroc": round(self.image_auroc, 4),
+            "pixel_auroc": round(self.pixel_auroc, 4),
+        }
+
+
+class Subset(Sequence[Image]):
+    """Some items of an image sequence, read only when indexed (the source may be lazy)."""
+
+    def __init__(self, images: Sequence[Image], indices: Sequence[int]) -> None:
+        self._images = images
+        self._indices = list(indices)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @overload
+    def __getitem__(self, index: int) -> Image: ...
+    @overload
+    def __getitem__(self, index: slice) -> Subset: ...
+    def __getitem__(self, index: int | slice) -> Image | Subset:
+        if isinstance(index, slice):
+            return Subset(self._images, self._indices[index])
+        return self._images[self._indices[index]]
+
+
+def candidate_configs(config: AnomalyConfig) -> list[AnomalyConfig]:
+    """The configurations tuning compares: two input sizes × fine or coarse feature taps.
+
+    ``config`` must have its input size resolved; the other candidate size is half of it
+    (kept at least 128 px, where stride-16 features still form a grid).
+    """
+    if config.input_size is None:
+        raise ValueError("candidate_configs needs a resolved input_size")
+    half = max(128, config.input_size // 64 * 32)
+    sizes = sorted({config.input_size, half}, reverse=True)
+    taps: list[tuple[tuple[int, ...], int]] = [((4, 8), 8), ((8, 16), 8)]
+    return [
+        config.model_copy(
+            update={"input_size": size, "feature_strides": strides, "grid_stride": grid}
+        )
+        for size in sizes
+        for strides, grid in taps
+    ]
+
+
+def synthetic_score(
+    model: Scorer, config: AnomalyConfig, images: Sequence[Image]
+) -> CandidateScore:
+    """Image and pixel AUROC of ``model`` on ``images`` and on them with painted defects."""
+    rng = np.random.default_rng(_PAINT_SEED)
+    labels: list[int] = []
+    scores: list[float] = []
+    masks: list[npt.NDArray[np.uint8]] = []
+    maps: list[npt.NDArray[np.float32]] = []
+    for image in images:
+        score, heat = model.predict(image)
+        labels.append(0)
+        scores.append(score)
+        masks.append(np.zeros(image.shape[:2], np.uint8))
+        maps.append(heat)
+        for kind in DEFECT_KINDS:
+            defect = paint_defect(image, rng, kind)
+            score, heat = model.predict(defect.image)
+            labels.append(1)
+            scores.append(score)
+            masks.append(defect.mask)
+            maps.append(heat)
+    return CandidateScore(config, auroc(labels, scores), pixel_auroc(masks, maps))
+
+
+def tuning_split(count: int, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """(fit, held back) image indices for tuning: random, disjoint, bounded in size."""
+    order = rng.permutation(count).tolist()
+    held = min(HELD_BACK, count // 4)
+    return order[held : held + TUNING_TRAIN], order[:held]
+
+
+def choose_config(
+    images: Sequence[Image],
+    config: AnomalyConfig,
+    fit: Callable[[Sequence[Image], AnomalyConfig], Scorer],
+    rng: np.random.Generator,
+) -> tuple[AnomalyConfig, list[CandidateScore]]:
+    """The candidate that best finds synthetic defects, and every candidate's score.
+
+    Each candidate is fitted on a bounded sample of the images and scored on others
+    held back, so tuning costs a few small fits whatever the set's size.
+    """
+    if len(images) < MIN_IMAGES_TO_TUNE:
+        return config, []
+    fitting, held = tuning_split(len(images), rng)
+    scored = [
+        synthetic_score(fit(Subset(images, fitting), candidate), candidate, Subset(images, held))
+        for candidate in candidate_configs(config)
+    ]
+    best = max(scored, key=lambda score: score.merit)
+    return best.config, scored

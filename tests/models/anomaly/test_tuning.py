@@ -1,0 +1,65 @@
+"""Self-tuning: candidates from the data, chosen by painted defects on held-back images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from inspekt.imaging.io import ImageFiles, list_images
+from inspekt.models.anomaly import AnomalyConfig, AnomalyModel
+from inspekt.models.anomaly._model import resolve_input_size
+from inspekt.models.anomaly._tuning import MIN_IMAGES_TO_TUNE, candidate_configs, choose_config
+
+from .conftest import TINY
+
+DEMO_GOOD = Path(__file__).parents[3] / "demo" / "images" / "good"
+
+
+def test_candidates_are_two_sizes_times_fine_or_coarse_taps() -> None:
+    candidates = candidate_configs(AnomalyConfig(input_size=640))
+    assert {(c.input_size, c.feature_strides) for c in candidates} == {
+        (640, (4, 8)), (640, (8, 16)), (320, (4, 8)), (320, (8, 16)),
+    }
+    small = candidate_configs(AnomalyConfig(input_size=128))
+    assert {c.input_size for c in small} == {128}
+    with pytest.raises(ValueError, match="input_size"):
+        candidate_configs(AnomalyConfig())
+
+
+def test_too_few_images_keep_the_configuration(good_train: list[npt.NDArray[np.uint8]]) -> None:
+    assert len(good_train) < MIN_IMAGES_TO_TUNE
+    chosen, scores = choose_config(good_train, TINY, AnomalyModel.fit, np.random.default_rng(0))
+    assert chosen == TINY and scores == []
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [((150, 200, 3), 224), ((512, 512, 3), 512), ((3000, 4000, 3), 640), ((40, 30), 64)],
+)
+def test_input_size_follows_the_images_and_never_enlarges_them(
+    shape: tuple[int, ...], expected: int
+) -> None:
+    images = [np.zeros(shape, np.uint8)] * 3
+    resolved = resolve_input_size(AnomalyConfig(), images, np.random.default_rng(0))
+    assert resolved.input_size == expected
+    fixed = AnomalyConfig(input_size=320)
+    assert resolve_input_size(fixed, images, np.random.default_rng(0)) is fixed
+
+
+def test_fit_tunes_on_painted_defects_and_records_every_candidate() -> None:
+    small = ImageFiles(list_images(DEMO_GOOD)[:16], lambda image: cv2.resize(image, (160, 160)))
+    config = TINY.model_copy(update={"input_size": None, "tuning": "synthetic"})
+
+    model = AnomalyModel.fit(small, config)
+
+    tried = model.training["tuning"]
+    assert len(tried) == len(candidate_configs(config.model_copy(update={"input_size": 160})))
+    best = max(tried, key=lambda t: t["image_auroc"] + t["pixel_auroc"])
+    assert (model.config.input_size, list(model.config.feature_strides)) == (
+        best["input_size"], best["feature_strides"],
+    )
+    assert best["pixel_auroc"] > 0.7  # painted defects are found, not guessed
