@@ -18,8 +18,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from evaluate import emit, parse_overrides, score_test_set
 
-from bench.anomaly.evaluate import emit, parse_overrides, score_test_set
 from inspekt.evaluation import load_mvtec
 from inspekt.imaging.io import ImageFiles
 from inspekt.models.anomaly import AnomalyConfig, AnomalyModel
