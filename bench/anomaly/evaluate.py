@@ -12,7 +12,8 @@ size. ``ms_per_image_p50`` is measured while scoring the test set.
 ``--perturb`` scores the test images again as unseen data differs (the model is
 trained once), one more line per change, the unchanged test set being the
 reference of the same run: ``scale=0.75`` (resized; masks follow),
-``brightness=-40`` (gray levels added), ``contrast=0.7`` (spread around the mean):
+``brightness=-40`` (gray levels added), ``contrast=0.7`` (spread around the mean),
+``rotate=5`` (degrees) and ``shift=16`` (pixels; borders mirrored, masks follow):
 
     python bench/anomaly/evaluate.py /work/shared/datasets/bsdata_pitting \
         --perturb scale=0.75 --perturb brightness=-40 --perturb contrast=0.7
@@ -49,21 +50,39 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
-def perturbed(image: np.ndarray, change: str | None) -> np.ndarray:
-    """The test image as unseen data may differ: rescaled, brighter or darker, flatter."""
+def perturbed(
+    image: np.ndarray, mask: np.ndarray | None, change: str | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The test image (and its mask) as unseen data may differ: rescaled, relit, moved."""
     if change is None:
-        return image
+        return image, mask
     kind, _, value = change.partition("=")
     amount = float(value)
-    if kind == "scale":
+    if kind == "scale":  # the evaluator fits the mask to the map's size
         size = (max(1, round(image.shape[1] * amount)), max(1, round(image.shape[0] * amount)))
-        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA), mask
     if kind == "brightness":
-        return np.clip(image.astype(np.float32) + amount, 0, 255).astype(np.uint8)
+        return np.clip(image.astype(np.float32) + amount, 0, 255).astype(np.uint8), mask
     if kind == "contrast":
         mean = float(image.mean())
-        return np.clip((image.astype(np.float32) - mean) * amount + mean, 0, 255).astype(np.uint8)
-    raise SystemExit(f"unknown perturbation {change!r}: use scale=, brightness= or contrast=")
+        spread = (image.astype(np.float32) - mean) * amount + mean
+        return np.clip(spread, 0, 255).astype(np.uint8), mask
+    if kind in ("rotate", "shift"):  # degrees about the centre / pixels right and down
+        height, width = image.shape[:2]
+        turn = amount if kind == "rotate" else 0.0
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0)
+        if kind == "shift":
+            matrix[:, 2] += amount
+        moved = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+        if mask is not None:
+            mask = cv2.warpAffine(
+                cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST),
+                matrix, (width, height), flags=cv2.INTER_NEAREST,
+            )
+        return moved, mask
+    raise SystemExit(
+        f"unknown perturbation {change!r}: use scale=, brightness=, contrast=, rotate= or shift="
+    )
 
 
 def evaluate(
@@ -95,12 +114,15 @@ def score_test_set(
     threshold = model.threshold
     evaluator = AnomalyEvaluator(dataset, threshold)
     for sample in dataset.test:
-        image = perturbed(read_image(sample.path, grayscale), change)
+        image, truth = perturbed(
+            read_image(sample.path, grayscale),
+            read_mask(sample.mask_path) if sample.mask_path else None,
+            change,
+        )
         tick = time.perf_counter()
         prediction = model.predict(image)
         ms = (time.perf_counter() - tick) * 1000
         heat = prediction.anomaly_map
-        truth = read_mask(sample.mask_path) if sample.mask_path else None
         evaluator.add(
             sample, heat, prediction.score, prediction.score >= threshold, ms,
             find_regions(heat, threshold), truth,
@@ -139,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="use only the first N training images")
     parser.add_argument("--out", type=Path, help="append the JSON result to this file")
     parser.add_argument("--perturb", action="append", default=[],
-                        help="also score the test set changed: scale=F, brightness=D, contrast=F")
+                        help="also score the test set changed: scale=F, brightness=D, contrast=F, "
+                        "rotate=DEG, shift=PX")
     args = parser.parse_args(argv)
     config = AnomalyConfig(**parse_overrides(args.set))
     for result in evaluate(args.root, config, args.grayscale, args.limit, [None, *args.perturb]):

@@ -128,7 +128,7 @@ class AnomalyModel:
         config = resolve_input_size(config, good_images, rng)
         tried: list[CandidateScore] = []
         if config.tuning == "synthetic":
-            config, tried = choose_config(good_images, config, _fit_candidate, rng)
+            config, tried = choose_config(good_images, config, cls.fit, rng, report)
 
         report(0, 1, "export")
         backbone_onnx = _export_backbone(config)
@@ -250,10 +250,6 @@ def _export_backbone(config: AnomalyConfig) -> bytes:
         path = Path(scratch) / "backbone.onnx"
         export_feature_extractor(config, path)
         return path.read_bytes()
-
-
-def _fit_candidate(images: Sequence[Image], config: AnomalyConfig) -> AnomalyModel:
-    return AnomalyModel.fit(images, config.model_copy(update={"tuning": "off"}))
 
 
 def _select_bank(
