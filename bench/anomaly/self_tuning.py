@@ -7,14 +7,20 @@ real test set (what it should predict). One JSON line per candidate:
 
     python bench/anomaly/self_tuning.py /work/shared/datasets/bsdata_pitting \
         --out bench/anomaly/self_tuning.jsonl
+
+``--summary FILE`` prints, per dataset in such a file, the rank correlation of the
+synthetic and real merits (mean of image and pixel AUROC) and what the synthetic pick
+scores on real defects against the best candidate.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -31,14 +37,51 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def ranks(values: list[float]) -> list[int]:
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    return [order.index(i) for i in range(len(values))]
+
+
+def summarise(path: Path) -> None:
+    """Markdown rows: per dataset, Spearman's rho and the synthetic pick against the best."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        rows.setdefault(row["dataset"], []).append(row)
+    print("| dataset | candidates | Spearman ρ, synthetic vs real merit | synthetic pick | "
+          "its real image / pixel AUROC | best real candidate | its real image / pixel AUROC |")
+    print("|---|---|---|---|---|---|---|")
+    for dataset, found in rows.items():
+        synthetic = [(r["synthetic_image_auroc"] + r["synthetic_pixel_auroc"]) / 2 for r in found]
+        real = [(r["image_auroc"] + r["pixel_auroc"]) / 2 for r in found]
+        n = len(found)
+        d2 = sum((a - b) ** 2 for a, b in zip(ranks(synthetic), ranks(real), strict=True))
+        rho = 1 - 6 * d2 / (n * (n * n - 1)) if n > 1 else 1.0
+        pick, best = found[synthetic.index(max(synthetic))], found[real.index(max(real))]
+        print(f"| {dataset} | {n} | {rho:.2f} | {name(pick)} | {pick['image_auroc']:.3f} / "
+              f"{pick['pixel_auroc']:.3f} | {name(best)} | {best['image_auroc']:.3f} / "
+              f"{best['pixel_auroc']:.3f} |")
+
+
+def name(row: dict[str, Any]) -> str:
+    config = row["config"]
+    taps = "+".join(str(s) for s in config["feature_strides"])
+    return f"{config['input_size']} px, taps {taps}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path, help="MVTec-layout dataset folder")
+    parser.add_argument("root", type=Path, nargs="?", help="MVTec-layout dataset folder")
+    parser.add_argument("--summary", type=Path, help="summarise this file of results instead")
     parser.add_argument("--set", action="append", default=[], help="base config key=value")
     parser.add_argument("--grayscale", action="store_true", help="decode images as grayscale")
     parser.add_argument("--out", type=Path, help="append the JSON lines to this file")
     args = parser.parse_args(argv)
-
+    if args.summary:
+        summarise(args.summary)
+        return 0
+    if args.root is None:
+        parser.error("give a dataset folder, or --summary FILE")
     dataset = load_mvtec(args.root)
     grayscale = args.grayscale
     train = ImageFiles(dataset.train, to_gray if grayscale else None)

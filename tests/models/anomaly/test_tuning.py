@@ -26,6 +26,32 @@ def test_candidates_are_two_sizes_times_fine_or_coarse_taps() -> None:
     }
     small = candidate_configs(AnomalyConfig(input_size=128))
     assert {c.input_size for c in small} == {128}
+    assert all(c.tuning == "off" and c.bank_size <= 2_500 for c in candidates)
+
+
+def test_settings_the_user_chose_are_not_tuned() -> None:
+    config = AnomalyConfig(input_size=640, feature_strides=(4, 8))
+    assert len(candidate_configs(config, fixed={"input_size"})) == 2
+    assert {c.input_size for c in candidate_configs(config, fixed={"feature_strides"})} == {
+        640, 320,
+    }
+    both = candidate_configs(config, fixed={"input_size", "feature_strides"})
+    assert [(c.input_size, c.feature_strides) for c in both] == [(640, (4, 8))]
+
+
+def test_nothing_is_fitted_when_the_user_chose_everything(
+    good_train: list[npt.NDArray[np.uint8]],
+) -> None:
+    many = good_train * 3
+    config = AnomalyConfig(input_size=160, feature_strides=(4, 8), bank_size=600)
+
+    def never(images: object, candidate: object) -> AnomalyModel:
+        raise AssertionError("a candidate was fitted")
+
+    chosen, scores = choose_config(
+        many, config, never, np.random.default_rng(0), fixed={"input_size", "feature_strides"}
+    )
+    assert chosen == config and scores == []
     with pytest.raises(ValueError, match="input_size"):
         candidate_configs(AnomalyConfig())
 
@@ -52,7 +78,7 @@ def test_input_size_follows_the_images_and_never_enlarges_them(
 
 def test_fit_tunes_on_painted_defects_and_records_every_candidate() -> None:
     small = ImageFiles(list_images(DEMO_GOOD)[:16], lambda image: cv2.resize(image, (160, 160)))
-    config = TINY.model_copy(update={"input_size": None, "tuning": "synthetic"})
+    config = AnomalyConfig(bank_size=600, tuning="synthetic")
 
     model = AnomalyModel.fit(small, config)
 

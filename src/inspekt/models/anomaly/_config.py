@@ -36,8 +36,9 @@ class AnomalyConfig(BaseModel):
     )
     tuning: Literal["off", "synthetic"] = Field(
         "off",
-        description="'synthetic' chooses input size and feature taps at training by how well "
-        "candidates find defects painted on held-back good images.",
+        description="'synthetic' chooses the input size and feature taps the options leave "
+        "unset by how well candidates find defects painted on held-back good images "
+        "(with 12 or more good images); 'off' keeps the defaults.",
     )
     backbone: Backbone = Field("efficientnet-lite0", description="Pretrained feature network.")
     feature_strides: tuple[Literal[4, 8, 16], ...] = Field(

@@ -24,7 +24,7 @@ from ._memory import Features, PatchIndex, greedy_coreset, project
 from ._runtime import MIN_SIDE, SIZE_MULTIPLE, patch_features
 from ._scoring import NORMALISED_THRESHOLD, ScoreScale, anomaly_map, smooth_grid
 from ._training import collect_training_features
-from ._tuning import CandidateScore, choose_config
+from ._tuning import TUNED_SETTINGS, CandidateScore, choose_config
 
 Image = npt.NDArray[np.uint8]
 Progress = Callable[[int, int, str], None]
@@ -125,10 +125,13 @@ class AnomalyModel:
         started = time.monotonic()
         report = progress or (lambda done, total, stage: None)
         rng = np.random.default_rng(config.seed)
+        chosen_by_user = config.model_fields_set & TUNED_SETTINGS
         config = resolve_input_size(config, good_images, rng)
         tried: list[CandidateScore] = []
         if config.tuning == "synthetic":
-            config, tried = choose_config(good_images, config, cls.fit, rng, report)
+            config, tried = choose_config(
+                good_images, config, cls.fit, rng, report, fixed=chosen_by_user
+            )
 
         report(0, 1, "export")
         backbone_onnx = _export_backbone(config)

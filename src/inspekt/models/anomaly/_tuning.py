@@ -9,7 +9,7 @@ from training, and keeping the candidate that finds them best.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple, Protocol, overload
 
 import numpy as np
@@ -28,6 +28,8 @@ TUNING_TRAIN = 48
 #: ranking, not the last point of accuracy, is what tuning needs, at a quarter of the cost.
 CANDIDATE_BANK = 2_500
 CANDIDATE_PATCHES = 50_000
+#: The settings tuning chooses, unless the user set them.
+TUNED_SETTINGS = frozenset({"input_size", "feature_strides"})
 #: Fewer good images than this: too few to hold any back, the configuration stays as given.
 MIN_IMAGES_TO_TUNE = 12
 #: Seed of the painted defects, the same for every candidate so they are compared fairly.
@@ -81,18 +83,26 @@ class Subset(Sequence[Image]):
         return self._images[self._indices[index]]
 
 
-def candidate_configs(config: AnomalyConfig) -> list[AnomalyConfig]:
+def candidate_configs(
+    config: AnomalyConfig, fixed: Collection[str] = ()
+) -> list[AnomalyConfig]:
     """The configurations tuning fits: two input sizes × fine or coarse feature taps.
 
     ``config`` must have its input size resolved; the other candidate size is half of it
-    (kept at least 128 px, where stride-16 features still form a grid). Candidates do
-    not tune themselves and use a smaller bank (:data:`CANDIDATE_BANK`).
+    (kept at least 128 px, where stride-16 features still form a grid). Settings named
+    in ``fixed`` (``input_size``, ``feature_strides``: those the user chose) keep their
+    value. Candidates do not tune themselves and use a smaller bank
+    (:data:`CANDIDATE_BANK`).
     """
     if config.input_size is None:
         raise ValueError("candidate_configs needs a resolved input_size")
     half = max(128, config.input_size // 64 * 32)
     sizes = sorted({config.input_size, half}, reverse=True)
+    if "input_size" in fixed:
+        sizes = [config.input_size]
     taps: list[tuple[tuple[int, ...], int]] = [((4, 8), 8), ((8, 16), 8)]
+    if "feature_strides" in fixed:
+        taps = [(config.feature_strides, config.grid_stride)]
     small = {
         "tuning": "off",
         "bank_size": min(config.bank_size, CANDIDATE_BANK),
@@ -151,16 +161,18 @@ def choose_config(
     fit: Callable[[Sequence[Image], AnomalyConfig], Scorer],
     rng: np.random.Generator,
     report: Callable[[int, int, str], None] | None = None,
+    fixed: Collection[str] = (),
 ) -> tuple[AnomalyConfig, list[CandidateScore]]:
     """``config`` set as the candidate that best finds synthetic defects, and every score.
 
     Each candidate is fitted on a bounded sample of the images and scored on others
-    held back, so tuning costs a few small fits whatever the set's size.
+    held back, so tuning costs a few small fits whatever the set's size. Nothing is
+    fitted when there is nothing to choose (``fixed`` settles it) or too few images.
     """
-    if len(images) < MIN_IMAGES_TO_TUNE:
+    candidates = candidate_configs(config, fixed)
+    if len(images) < MIN_IMAGES_TO_TUNE or len(candidates) < 2:
         return config, []
     fitting, held = tuning_split(len(images), rng)
-    candidates = candidate_configs(config)
     scored = []
     for done, candidate in enumerate(candidates):
         if report:
