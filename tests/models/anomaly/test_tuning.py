@@ -89,3 +89,11 @@ def test_fit_tunes_on_painted_defects_and_records_every_candidate() -> None:
         best["input_size"], best["feature_strides"],
     )
     assert best["pixel_auroc"] > 0.7  # painted defects are found, not guessed
+
+
+def test_candidates_of_both_sizes_share_one_exported_backbone() -> None:
+    from inspekt.models.anomaly._model import _export_backbone
+
+    large, _, small, _ = candidate_configs(AnomalyConfig(input_size=320))
+    assert large.input_size != small.input_size
+    assert _export_backbone(large) is _export_backbone(small)

@@ -28,14 +28,14 @@ class AnomalyConfig(BaseModel):
         "before the backbone, so brightness and contrast changes do not raise scores.",
     )
     lighting_variants: int = Field(
-        0,
+        1,
         ge=0,
         le=4,
         description="Relit copies (brighter, darker, flatter, clipped) of each good image "
         "added to the memory bank, so lighting changes that clip the frame stay normal.",
     )
     tuning: Literal["off", "synthetic"] = Field(
-        "off",
+        "synthetic",
         description="'synthetic' chooses the input size and feature taps the options leave "
         "unset by how well candidates find defects painted on held-back good images "
         "(with 12 or more good images); 'off' keeps the defaults.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import platform
 import tempfile
@@ -33,6 +34,8 @@ KIND = "inspekt.anomaly.patch-memory"
 #: Largest input size chosen from the data (``input_size`` unset); 640² fits the
 #: per-image budget on two cores.
 AUTO_INPUT_LIMIT = 640
+#: The options the exported backbone graph depends on.
+_GRAPH_OPTIONS = {"backbone", "feature_strides", "grid_stride", "patch_size", "border_padding"}
 #: Images whose size decides an automatic input size.
 _SIZE_SAMPLE = 8
 
@@ -246,9 +249,20 @@ def _distance_grid(
 
 
 def _export_backbone(config: AnomalyConfig) -> bytes:
-    """ONNX bytes of the feature extractor; the only place training touches torch."""
+    """ONNX bytes of the feature extractor; the only place training touches torch.
+
+    Exports are kept by the options the graph depends on: tuning fits several
+    candidates that share a graph (the input size is a dynamic axis), and an export
+    costs seconds.
+    """
+    return _exported_graph(tuple(sorted(config.model_dump(include=_GRAPH_OPTIONS).items())))
+
+
+@functools.lru_cache(maxsize=4)
+def _exported_graph(options: tuple[tuple[str, Any], ...]) -> bytes:
     from ._backbone import export_feature_extractor
 
+    config = AnomalyConfig(**dict(options))
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "backbone.onnx"
         export_feature_extractor(config, path)

@@ -91,8 +91,8 @@ def candidate_configs(
     ``config`` must have its input size resolved; the other candidate size is half of it
     (kept at least 128 px, where stride-16 features still form a grid). Settings named
     in ``fixed`` (``input_size``, ``feature_strides``: those the user chose) keep their
-    value. Candidates do not tune themselves and use a smaller bank
-    (:data:`CANDIDATE_BANK`).
+    value. Candidates do not tune themselves, learn no relit copies and use a smaller
+    bank (:data:`CANDIDATE_BANK`).
     """
     if config.input_size is None:
         raise ValueError("candidate_configs needs a resolved input_size")
@@ -105,6 +105,7 @@ def candidate_configs(
         taps = [(config.feature_strides, config.grid_stride)]
     small = {
         "tuning": "off",
+        "lighting_variants": 0,
         "bank_size": min(config.bank_size, CANDIDATE_BANK),
         "coreset_candidates": min(config.coreset_candidates, CANDIDATE_PATCHES),
     }
