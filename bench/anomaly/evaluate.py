@@ -13,7 +13,8 @@ size. ``ms_per_image_p50`` is measured while scoring the test set.
 trained once), one more line per change, the unchanged test set being the
 reference of the same run: ``scale=0.75`` (resized; masks follow),
 ``brightness=-40`` (gray levels added), ``contrast=0.7`` (spread around the mean),
-``rotate=5`` (degrees) and ``shift=16`` (pixels; borders mirrored, masks follow):
+``rotate=5`` (degrees, then cropped to where no corner is filled in) and ``shift=16``
+(pixels: the part moved right and down, so the frame loses that far edge; masks follow):
 
     python bench/anomaly/evaluate.py /work/shared/datasets/bsdata_pitting \
         --perturb scale=0.75 --perturb brightness=-40 --perturb contrast=0.7
@@ -67,22 +68,44 @@ def perturbed(
         mean = float(image.mean())
         spread = (image.astype(np.float32) - mean) * amount + mean
         return np.clip(spread, 0, 255).astype(np.uint8), mask
-    if kind in ("rotate", "shift"):  # degrees about the centre / pixels right and down
+    if kind == "shift":  # the part moved right and down: the camera sees less of its far side
+        step = round(abs(amount))
+        return image[: image.shape[0] - step, : image.shape[1] - step], _crop_mask(
+            mask, image.shape, (0, image.shape[0] - step, 0, image.shape[1] - step)
+        )
+    if kind == "rotate":  # degrees about the centre; cropped to where the camera saw the part
         height, width = image.shape[:2]
-        turn = amount if kind == "rotate" else 0.0
-        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0)
-        if kind == "shift":
-            matrix[:, 2] += amount
-        moved = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), amount, 1.0)
+        turned = cv2.warpAffine(image, matrix, (width, height))
+        # The largest centred rectangle of the same aspect with no corner filled in.
+        angle = np.radians(abs(amount))
+        keep = 1 / (np.cos(angle) + np.sin(angle) * max(width / height, height / width))
+        box = _centred(height, width, keep)
+        turned_mask = None
         if mask is not None:
-            mask = cv2.warpAffine(
-                cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST),
-                matrix, (width, height), flags=cv2.INTER_NEAREST,
-            )
-        return moved, mask
+            fitted = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+            turned_mask = cv2.warpAffine(fitted, matrix, (width, height), flags=cv2.INTER_NEAREST)
+        return turned[box[0]:box[1], box[2]:box[3]], _crop_mask(turned_mask, image.shape, box)
     raise SystemExit(
         f"unknown perturbation {change!r}: use scale=, brightness=, contrast=, rotate= or shift="
     )
+
+
+def _centred(height: int, width: int, keep: float) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the centred rectangle ``keep`` times the image's size."""
+    rows, cols = round(height * keep), round(width * keep)
+    top, left = (height - rows) // 2, (width - cols) // 2
+    return top, top + rows, left, left + cols
+
+
+def _crop_mask(
+    mask: np.ndarray | None, shape: tuple[int, ...], box: tuple[int, int, int, int]
+) -> np.ndarray | None:
+    """The mask, at the image's size, cropped like the image."""
+    if mask is None:
+        return None
+    fitted = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    return fitted[box[0]:box[1], box[2]:box[3]]
 
 
 def evaluate(

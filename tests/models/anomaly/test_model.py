@@ -157,7 +157,7 @@ def test_lighting_changes_do_not_make_a_good_part_look_defective(
 ) -> None:
     changes = [(-35.0, 1.0), (60.0, 1.0), (0.0, 1.3), (20.0, 1.25)]
     as_is = AnomalyModel.fit(
-        good_train, TINY.model_copy(update={"lighting": "as-is", "lighting_variants": 0})
+        good_train, TINY.model_copy(update={"lighting": "as-is", "variants": 0})
     )
 
     def worst_drift(fitted: AnomalyModel) -> float:
@@ -172,3 +172,14 @@ def test_lighting_changes_do_not_make_a_good_part_look_defective(
     for image in good_test:
         assert all(model.predict(relit(image, *c)).score < model.threshold for c in changes)
     assert worst_drift(model) < 0.7 * worst_drift(as_is)
+
+
+def test_a_turned_variant_keeps_only_what_the_camera_saw(good_test: Images) -> None:
+    from inspekt.models.anomaly._training import vary
+
+    image = good_test[0]
+    turned = vary(image, np.random.default_rng(0), max_turn=8.0)
+    assert turned.shape[0] < image.shape[0] and turned.shape[2] == 3
+    corners = [turned[0, 0], turned[0, -1], turned[-1, 0], turned[-1, -1]]
+    assert all(corner.any() for corner in corners)  # no black fill from the rotation
+    assert vary(image, np.random.default_rng(0), max_turn=0.0).shape == image.shape

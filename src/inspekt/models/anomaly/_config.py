@@ -27,12 +27,16 @@ class AnomalyConfig(BaseModel):
         description="'normalised' stretches each frame's dark and bright ends to fixed levels "
         "before the backbone, so brightness and contrast changes do not raise scores.",
     )
-    lighting_variants: int = Field(
+    variants: int = Field(
         1,
         ge=0,
         le=4,
-        description="Relit copies (brighter, darker, flatter, clipped) of each good image "
-        "added to the memory bank, so lighting changes that clip the frame stay normal.",
+        description="Copies of each good image added to the memory bank, relit (brighter, "
+        "darker, flatter, clipped) and turned by up to variant_turn degrees, so lighting "
+        "and placement changes stay normal.",
+    )
+    variant_turn: float = Field(
+        0.0, ge=0.0, le=30.0, description="Largest turn (degrees) of a variant copy."
     )
     tuning: Literal["off", "synthetic"] = Field(
         "synthetic",

@@ -8,7 +8,7 @@ keeps only:
   sample of the whole set, not its first folder entries — names often follow time,
   and a set's first hour is not its whole day);
 - an even share of every image's projected patches as coreset candidates, and of
-  ``lighting_variants`` relit copies of it (see :func:`relight`);
+  ``variants`` relit, slightly turned copies of it (see :func:`vary`);
 - the projected features of at most :data:`CALIBRATION_IMAGES` images, which are
   scored leave-one-image-out to set the threshold;
 - each image's input statistics and checksum.
@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
@@ -90,7 +91,7 @@ def collect_training_features(
         image = images[index]
         stats[index] = input_stats(image)
         checksums[index] = _checksum(image)
-        views = [image] + [relight(image, rng) for _ in range(config.lighting_variants)]
+        views = [image] + [vary(image, rng, config.variant_turn) for _ in range(config.variants)]
         for view, raw in enumerate(patch_features(session, seen, config) for seen in views):
             if projection is None:
                 pending.append((index, raw, view > 0))
@@ -113,12 +114,14 @@ def collect_training_features(
     )
 
 
-def relight(image: Image, rng: np.random.Generator) -> Image:
-    """The image under other lighting: gray levels shifted and spread, clipped to 8 bits.
+def vary(image: Image, rng: np.random.Generator, max_turn: float) -> Image:
+    """The image under other lighting, turned by up to ``max_turn`` degrees.
 
-    Lighting normalisation undoes a shift or spread by itself; what it cannot undo is
-    the clipping — highlights burnt to white, shadows crushed to black — which these
-    copies teach the memory bank as normal.
+    Lighting normalisation undoes a shift or spread of the gray levels by itself; what
+    it cannot undo is the clipping — highlights burnt to white, shadows crushed to
+    black — which these copies teach the memory bank as normal. Likewise a part placed
+    a few degrees off shows its edges and prints at angles no good image had. The
+    turned copy is cropped to where the camera saw the part (no filled-in corners).
     """
     shift = rng.uniform(-RELIGHT_SHIFT, RELIGHT_SHIFT)
     spread = rng.uniform(1 / RELIGHT_SPREAD, RELIGHT_SPREAD)
@@ -126,7 +129,18 @@ def relight(image: Image, rng: np.random.Generator) -> Image:
     relit: npt.NDArray[np.float32] = image.astype(np.float32) - np.float32(mean)
     relit *= np.float32(spread)
     relit += np.float32(mean + shift)
-    return np.clip(relit, 0, 255).astype(np.uint8)
+    varied = np.clip(relit, 0, 255).astype(np.uint8)
+    if max_turn <= 0:
+        return varied
+    turn = rng.uniform(-max_turn, max_turn)
+    height, width = varied.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0)
+    turned = cv2.warpAffine(varied, matrix, (width, height))
+    angle = np.radians(abs(turn))
+    keep = 1 / (np.cos(angle) + np.sin(angle) * max(width / height, height / width))
+    rows, cols = max(1, round(height * keep)), max(1, round(width * keep))
+    top, left = (height - rows) // 2, (width - cols) // 2
+    return cast(Image, turned[top : top + rows, left : left + cols])
 
 
 def _checksum(image: Image) -> bytes:

@@ -105,7 +105,7 @@ def candidate_configs(
         taps = [(config.feature_strides, config.grid_stride)]
     small = {
         "tuning": "off",
-        "lighting_variants": 0,
+        "variants": 0,
         "bank_size": min(config.bank_size, CANDIDATE_BANK),
         "coreset_candidates": min(config.coreset_candidates, CANDIDATE_PATCHES),
     }
