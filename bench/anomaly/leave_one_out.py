@@ -25,17 +25,20 @@ from inspekt.models.anomaly import AnomalyConfig
 Row = dict[str, Any]
 
 
-def label(config: dict[str, Any], native: int) -> str:
-    """A dataset-independent name: the settings that differ from the defaults."""
-    default = AnomalyConfig().model_dump(mode="json")
-    parts = []
-    for key, value in config.items():
-        if key == "input_size":
-            if value != native:
-                parts.append(f"input ×{value / native:g}")
-        elif key in default and value != default[key]:
-            parts.append(f"{key}={json.dumps(value)}")
-    return ", ".join(parts) or "default"
+def settings(config: dict[str, Any], native: int) -> dict[str, str]:
+    """The configuration with its input size relative to the dataset's own."""
+    named = {key: json.dumps(value) for key, value in config.items()}
+    named["input_size"] = f"×{config['input_size'] / native:g}"
+    return named
+
+
+def label(named: dict[str, str], varying: set[str]) -> str:
+    """A dataset-independent name: the settings that differ between the rows compared."""
+    default = settings(AnomalyConfig(input_size=64).model_dump(mode="json"), 64)
+    # Options no longer in the config (renamed since a run) do not tell runs apart.
+    compared = sorted(key for key in varying if key in default)
+    parts = [f"{key}={named[key]}" for key in compared if named.get(key) != default[key]]
+    return ", ".join(parts) or "defaults"
 
 
 def merit(row: Row) -> tuple[float, float]:
@@ -48,9 +51,11 @@ def by_dataset_and_label(paths: list[Path]) -> dict[str, dict[str, Row]]:
     native: dict[str, int] = defaultdict(int)
     for row in rows:
         native[row["dataset"]] = max(native[row["dataset"]], row["config"]["input_size"])
+    named = [settings(row["config"], native[row["dataset"]]) for row in rows]
+    varying = {key for key in named[0] if len({n.get(key) for n in named}) > 1}
     table: dict[str, dict[str, Row]] = defaultdict(dict)
-    for row in rows:  # a later run of the same configuration replaces an earlier one
-        table[row["dataset"]][label(row["config"], native[row["dataset"]])] = row
+    for row, name in zip(rows, named, strict=True):  # a later run of a configuration wins
+        table[row["dataset"]][label(name, varying)] = row
     return table
 
 
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     table = by_dataset_and_label(args.results)
     datasets = sorted(table)
     shared = sorted(set.intersection(*(set(table[d]) for d in datasets)))
-    print(f"Configurations run on every set: {', '.join(shared)}\n")
+    print(f"Configurations run on every set: {'; '.join(shared)}\n")
     print("| left out | chosen on the others (their worst image AUROC) | left-out image / pixel "
           "AUROC, AUPRO | best on the left-out set | its image / pixel AUROC |")
     print("|---|---|---|---|---|")

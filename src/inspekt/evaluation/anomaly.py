@@ -33,6 +33,7 @@ from .metrics import (
     f1_at_threshold,
     pixel_auroc,
     region_overlap,
+    shrunk_for_pixels,
     zero_escape,
 )
 from .report import write_report
@@ -170,7 +171,7 @@ class AnomalyEvaluator:
                 truth = read_mask(sample.mask_path)
             shape = heat.shape[:2]
             mask = np.zeros(shape, np.uint8) if truth is None else _fit(truth, shape)
-            small_map, small_mask = _shrink(heat, mask)
+            small_map, small_mask = shrunk_for_pixels(heat, mask, PIXEL_SIDE)
             self._maps.append(small_map)
             self._masks.append(small_mask)
         if mask is not None and regions is not None and sample.label == 1 and sample.mask_path:
@@ -195,19 +196,6 @@ def _fit(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if mask.shape == shape:
         return mask
     return cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
-
-
-def _shrink(heat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    height, width = heat.shape
-    mask = _fit(mask, heat.shape)
-    scale = PIXEL_SIDE / max(height, width)
-    if scale >= 1:
-        return heat, mask
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return (
-        cv2.resize(heat, size, interpolation=cv2.INTER_AREA),
-        cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST),
-    )
 
 
 def _summarise(

@@ -178,8 +178,10 @@ def test_a_turned_variant_keeps_only_what_the_camera_saw(good_test: Images) -> N
     from inspekt.models.anomaly._training import vary
 
     image = good_test[0]
-    turned = vary(image, np.random.default_rng(0), max_turn=8.0)
+    turned = vary(image, np.random.default_rng(0), max_turn=8.0, max_shift=0.0)
     assert turned.shape[0] < image.shape[0] and turned.shape[2] == 3
     corners = [turned[0, 0], turned[0, -1], turned[-1, 0], turned[-1, -1]]
     assert all(corner.any() for corner in corners)  # no black fill from the rotation
-    assert vary(image, np.random.default_rng(0), max_turn=0.0).shape == image.shape
+    assert vary(image, np.random.default_rng(0), 0.0, 0.0).shape == image.shape
+    reframed = vary(image, np.random.default_rng(0), 0.0, max_shift=0.1)
+    assert 0.8 * image.shape[0] <= reframed.shape[0] < image.shape[0]

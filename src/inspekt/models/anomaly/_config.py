@@ -36,7 +36,14 @@ class AnomalyConfig(BaseModel):
         "and placement changes stay normal.",
     )
     variant_turn: float = Field(
-        0.0, ge=0.0, le=30.0, description="Largest turn (degrees) of a variant copy."
+        5.0, ge=0.0, le=30.0, description="Largest turn (degrees) of a variant copy."
+    )
+    variant_shift: float = Field(
+        0.04,
+        ge=0.0,
+        le=0.25,
+        description="Largest share of a variant copy's height and width cropped off each "
+        "side, so the frame's edges fall on other parts of the scene.",
     )
     tuning: Literal["off", "synthetic"] = Field(
         "synthetic",

@@ -91,7 +91,10 @@ def collect_training_features(
         image = images[index]
         stats[index] = input_stats(image)
         checksums[index] = _checksum(image)
-        views = [image] + [vary(image, rng, config.variant_turn) for _ in range(config.variants)]
+        views = [image] + [
+            vary(image, rng, config.variant_turn, config.variant_shift)
+            for _ in range(config.variants)
+        ]
         for view, raw in enumerate(patch_features(session, seen, config) for seen in views):
             if projection is None:
                 pending.append((index, raw, view > 0))
@@ -114,14 +117,18 @@ def collect_training_features(
     )
 
 
-def vary(image: Image, rng: np.random.Generator, max_turn: float) -> Image:
-    """The image under other lighting, turned by up to ``max_turn`` degrees.
+def vary(image: Image, rng: np.random.Generator, max_turn: float, max_shift: float) -> Image:
+    """The image under other lighting, turned by up to ``max_turn`` degrees and reframed.
 
     Lighting normalisation undoes a shift or spread of the gray levels by itself; what
     it cannot undo is the clipping — highlights burnt to white, shadows crushed to
     black — which these copies teach the memory bank as normal. Likewise a part placed
-    a few degrees off shows its edges and prints at angles no good image had. The
-    turned copy is cropped to where the camera saw the part (no filled-in corners).
+    a few degrees off shows its edges and prints at angles no good image had, and a
+    part framed a little differently puts other content at the frame's edge (where the
+    mirrored margin reflects it): with a fixed camera every good image had the same
+    edges, so without reframed copies any shift reads as a defect along the border.
+    The copy is cropped to where the camera saw the part (no filled-in corners), then
+    by up to ``max_shift`` of its size on each side.
     """
     shift = rng.uniform(-RELIGHT_SHIFT, RELIGHT_SHIFT)
     spread = rng.uniform(1 / RELIGHT_SPREAD, RELIGHT_SPREAD)
@@ -130,17 +137,23 @@ def vary(image: Image, rng: np.random.Generator, max_turn: float) -> Image:
     relit *= np.float32(spread)
     relit += np.float32(mean + shift)
     varied = np.clip(relit, 0, 255).astype(np.uint8)
-    if max_turn <= 0:
-        return varied
-    turn = rng.uniform(-max_turn, max_turn)
     height, width = varied.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0)
-    turned = cv2.warpAffine(varied, matrix, (width, height))
-    angle = np.radians(abs(turn))
-    keep = 1 / (np.cos(angle) + np.sin(angle) * max(width / height, height / width))
-    rows, cols = max(1, round(height * keep)), max(1, round(width * keep))
-    top, left = (height - rows) // 2, (width - cols) // 2
-    return cast(Image, turned[top : top + rows, left : left + cols])
+    top, bottom, left, right = 0, height, 0, width
+    if max_turn > 0:
+        turn = rng.uniform(-max_turn, max_turn)
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0)
+        varied = cast(Image, cv2.warpAffine(varied, matrix, (width, height)))
+        angle = np.radians(abs(turn))
+        keep = 1 / (np.cos(angle) + np.sin(angle) * max(width / height, height / width))
+        rows, cols = max(1, round(height * keep)), max(1, round(width * keep))
+        top, left = (height - rows) // 2, (width - cols) // 2
+        bottom, right = top + rows, left + cols
+    if max_shift > 0:
+        rows, cols = bottom - top, right - left
+        cut = rng.uniform(0, max_shift, size=4)
+        top, bottom = top + round(rows * cut[0]), bottom - round(rows * cut[1])
+        left, right = left + round(cols * cut[2]), right - round(cols * cut[3])
+    return varied[top:bottom, left:right]
 
 
 def _checksum(image: Image) -> bytes:

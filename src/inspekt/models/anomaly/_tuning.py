@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol, overload
 import numpy as np
 import numpy.typing as npt
 
-from ...evaluation.metrics import auroc, pixel_auroc
+from ...evaluation.metrics import auroc, pixel_auroc, shrunk_for_pixels
 from ..synthetic_defects import DEFECT_KINDS, paint_defect
 from ._config import AnomalyConfig
 
@@ -32,6 +32,8 @@ CANDIDATE_PATCHES = 50_000
 TUNED_SETTINGS = frozenset({"input_size", "feature_strides"})
 #: Fewer good images than this: too few to hold any back, the configuration stays as given.
 MIN_IMAGES_TO_TUNE = 12
+#: Longer side of the maps the synthetic pixel AUROC is computed on (memory stays small).
+PIXEL_SIDE = 256
 #: Seed of the painted defects, the same for every candidate so they are compared fairly.
 _PAINT_SEED = 12345
 
@@ -132,20 +134,19 @@ def synthetic_score(
     labels: list[int] = []
     scores: list[float] = []
     masks: list[npt.NDArray[np.uint8]] = []
-    maps: list[npt.NDArray[np.float32]] = []
+    maps: list[npt.NDArray[np.floating]] = []
     for image in images:
-        score, heat = model.predict(image)
-        labels.append(0)
-        scores.append(score)
-        masks.append(np.zeros(image.shape[:2], np.uint8))
-        maps.append(heat)
+        views = [(image, np.zeros(image.shape[:2], np.uint8), 0)]
         for kind in DEFECT_KINDS:
             defect = paint_defect(image, rng, kind)
-            score, heat = model.predict(defect.image)
-            labels.append(1)
+            views.append((defect.image, defect.mask, 1))
+        for view, mask, label in views:
+            score, heat = model.predict(view)
+            small_map, small_mask = shrunk_for_pixels(heat, mask, PIXEL_SIDE)
+            labels.append(label)
             scores.append(score)
-            masks.append(defect.mask)
-            maps.append(heat)
+            masks.append(small_mask)
+            maps.append(small_map)
     return CandidateScore(config, auroc(labels, scores), pixel_auroc(masks, maps))
 
 
