@@ -250,6 +250,7 @@ def aupro(
         region_parts.append(labels[inside].astype(np.int64) - 1 + n_regions)  # ids over all
         n_regions += count
     good = np.concatenate(good_parts) if good_parts else np.empty(0, np.float32)
+    good_parts.clear()  # the per-image copies: half of this function's peak memory
     if good.size == 0 or n_regions == 0:
         raise DatasetError("AUPRO needs good pixels and at least one ground-truth region")
     n_good = good.size
@@ -261,15 +262,17 @@ def aupro(
     # Every threshold above the k-th highest good score has FPR <= max_fpr, the k-th itself
     # has FPR > max_fpr (the point to interpolate towards): lower scores cannot matter.
     k = min(int(np.floor(max_fpr * n_good)) + 1, n_good)
-    cutoff = np.partition(good, n_good - k)[n_good - k]
+    good.partition(n_good - k)  # in place: the order of good pixels does not matter
+    cutoff = good[n_good - k]
     good = good[good >= cutoff]  # with every tie of the cutoff: they all join its point
     keep = defect >= cutoff
     defect, weight = defect[keep], weight[keep]
 
     scores = np.concatenate([good, defect])
     order = np.argsort(-scores, kind="stable")
-    is_good = np.concatenate([np.ones(good.size), np.zeros(defect.size)])[order]
-    pro_step = np.concatenate([np.zeros(good.size), weight])[order]
+    is_good = order < good.size
+    pro_step = np.zeros(order.size)
+    pro_step[~is_good] = weight[order[~is_good] - good.size]
     scores = scores[order]
     # One point per distinct score (threshold): the last pixel of each run of equal scores.
     last = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
