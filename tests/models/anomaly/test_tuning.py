@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from inspekt.errors import TrainingError
 from inspekt.imaging.io import ImageFiles, list_images
 from inspekt.models.anomaly import AnomalyConfig, AnomalyModel
 from inspekt.models.anomaly._model import resolve_input_size
@@ -52,7 +53,7 @@ def test_nothing_is_fitted_when_the_user_chose_everything(
         many, config, never, np.random.default_rng(0), fixed={"input_size", "feature_strides"}
     )
     assert chosen == config and scores == []
-    with pytest.raises(ValueError, match="input_size"):
+    with pytest.raises(TrainingError, match="input_size"):
         candidate_configs(AnomalyConfig())
 
 

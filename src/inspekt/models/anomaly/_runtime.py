@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from ...errors import ImageError
+from ...errors import ImageError, TrainingError
 from ._config import AnomalyConfig
 
 #: Every side fed to the network is a multiple of this (the backbone's deepest stride),
@@ -81,7 +81,7 @@ def to_network_input(
             f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got {image.shape}"
         )
     if config.input_size is None:
-        raise ValueError("input_size is chosen from the images at fit; this config has none yet")
+        raise TrainingError("input_size is chosen from the images at fit; this config has none yet")
     height, width = network_size(rgb.shape[0], rgb.shape[1], config.input_size)
     shrinking = height * width < rgb.shape[0] * rgb.shape[1]
     resized = cv2.resize(

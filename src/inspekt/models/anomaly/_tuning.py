@@ -15,6 +15,7 @@ from typing import NamedTuple, Protocol, overload
 import numpy as np
 import numpy.typing as npt
 
+from ...errors import TrainingError
 from ...evaluation.metrics import auroc, pixel_auroc, shrunk_for_pixels
 from ..synthetic_defects import DEFECT_KINDS, paint_defect
 from ._config import AnomalyConfig
@@ -97,7 +98,7 @@ def candidate_configs(
     bank (:data:`CANDIDATE_BANK`).
     """
     if config.input_size is None:
-        raise ValueError("candidate_configs needs a resolved input_size")
+        raise TrainingError("candidate_configs needs a resolved input_size")
     half = max(128, config.input_size // 64 * 32)
     sizes = sorted({config.input_size, half}, reverse=True)
     if "input_size" in fixed:
