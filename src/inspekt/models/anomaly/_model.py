@@ -119,8 +119,9 @@ class AnomalyModel:
         holding images back from a small training set. Defect images, when given, only
         move the threshold (best F1 between the classes).
 
-        Images are read once each, by index, and not kept: pass a lazy sequence (one
-        that reads a file per item) and memory stays bounded whatever the set's size.
+        The main pass reads each image once, by index, and keeps none (the input-size
+        choice and tuning read a bounded sample again): pass a lazy sequence (one that
+        reads a file per item) and memory stays bounded whatever the set's size.
         """
         config = config or AnomalyConfig()
         if not good_images:
