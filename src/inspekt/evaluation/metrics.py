@@ -42,15 +42,17 @@ def auroc(labels: ArrayLike, scores: ArrayLike) -> float:
     values = values.ravel()
     if positive.shape != values.shape:
         raise DatasetError("labels and scores differ in length")
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
+    return _auroc_of_sorted(np.sort(values), values[positive])
+
+
+def _auroc_of_sorted(ordered: npt.NDArray[np.floating], defect: npt.NDArray[np.floating]) -> float:
+    """AUROC from every score in ascending order and the defect scores among them."""
+    n_pos = defect.size
+    n_neg = ordered.size - n_pos
     if n_pos == 0 or n_neg == 0:
         raise DatasetError("AUROC needs both good and defect samples")
-    ordered = np.sort(values)
-    defect = values[positive]
     below = np.searchsorted(ordered, defect, side="left")
     up_to = np.searchsorted(ordered, defect, side="right")
-    del ordered
     # 1-based average rank of a run of ties spanning positions below..up_to-1.
     rank_sum = float(below.sum(dtype=np.float64) + up_to.sum(dtype=np.float64) + n_pos) / 2.0
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
@@ -59,15 +61,22 @@ def auroc(labels: ArrayLike, scores: ArrayLike) -> float:
 def pixel_auroc(
     masks: Sequence[npt.NDArray[np.generic]], maps: Sequence[npt.NDArray[np.floating]]
 ) -> float:
-    """AUROC over every pixel of every image (masks nonzero = defect), as in MVTec AD."""
+    """AUROC over every pixel of every image (masks nonzero = defect), as in MVTec AD.
+
+    The pooled pixel scores are this function's own copy, so they are sorted in place:
+    the only large allocation is that one copy.
+    """
     if len(masks) != len(maps):
         raise DatasetError("one mask per map is needed")
+    defect_parts = []
     for mask, heat in zip(masks, maps, strict=True):
         if mask.shape != heat.shape:
             raise DatasetError(f"mask {mask.shape} and map {heat.shape} differ in size")
-    labels = np.concatenate([(np.asarray(m) > 0).ravel() for m in masks])
+        defect_parts.append(np.asarray(heat, dtype=np.float32)[np.asarray(mask) > 0])
+    defect = np.concatenate(defect_parts)
     values = np.concatenate([np.asarray(h, dtype=np.float32).ravel() for h in maps])
-    return auroc(labels, values)
+    values.sort()
+    return _auroc_of_sorted(values, defect)
 
 
 def shrunk_for_pixels(
@@ -235,7 +244,9 @@ def aupro(
         raise DatasetError("one mask per map is needed")
     if not 0 < max_fpr <= 1:
         raise DatasetError(f"max_fpr must be in (0, 1], not {max_fpr}")
-    good_parts: list[npt.NDArray[np.float32]] = []
+    # The good pixels are most of the data: one array, filled image by image.
+    good = np.empty(sum(np.size(m) - np.count_nonzero(m) for m in masks), np.float32)
+    filled = 0
     defect_parts: list[npt.NDArray[np.float32]] = []
     region_parts: list[npt.NDArray[np.int64]] = []
     n_regions = 0
@@ -245,12 +256,12 @@ def aupro(
         labels, count = label_regions(mask)
         values = np.asarray(heat, dtype=np.float32)
         inside = labels > 0
-        good_parts.append(values[~inside])
+        outside = values[~inside]
+        good[filled : filled + outside.size] = outside
+        filled += outside.size
         defect_parts.append(values[inside])
         region_parts.append(labels[inside].astype(np.int64) - 1 + n_regions)  # ids over all
         n_regions += count
-    good = np.concatenate(good_parts) if good_parts else np.empty(0, np.float32)
-    good_parts.clear()  # the per-image copies: half of this function's peak memory
     if good.size == 0 or n_regions == 0:
         raise DatasetError("AUPRO needs good pixels and at least one ground-truth region")
     n_good = good.size
