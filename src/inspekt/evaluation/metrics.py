@@ -237,8 +237,9 @@ def aupro(
 
     Exact, with every distinct score a threshold, and vectorised: the pixels scoring below
     the good score where the FPR passes ``max_fpr`` cannot change the area, so they are
-    dropped (one partition); the rest are sorted once and both rates are read off
-    cumulative sums at the end of each run of equal scores. No loop over thresholds.
+    left out (the good scores are sorted in place, the rest is a view of them) and the
+    rates at each distinct defect score are read off by binary search. No loop over
+    thresholds, and no array per pixel beyond the good scores themselves.
     """
     if len(masks) != len(maps):
         raise DatasetError("one mask per map is needed")
@@ -273,22 +274,31 @@ def aupro(
     # Every threshold above the k-th highest good score has FPR <= max_fpr, the k-th itself
     # has FPR > max_fpr (the point to interpolate towards): lower scores cannot matter.
     k = min(int(np.floor(max_fpr * n_good)) + 1, n_good)
-    good.partition(n_good - k)  # in place: the order of good pixels does not matter
+    good.sort()  # in place; ours, and its order does not matter
     cutoff = good[n_good - k]
-    good = good[good >= cutoff]  # with every tie of the cutoff: they all join its point
+    # A view, with every tie of the cutoff: they all join its point.
+    good = good[np.searchsorted(good, cutoff, side="left") :]
     keep = defect >= cutoff
     defect, weight = defect[keep], weight[keep]
 
-    scores = np.concatenate([good, defect])
-    order = np.argsort(-scores, kind="stable")
-    is_good = order < good.size
-    pro_step = np.zeros(order.size)
-    pro_step[~is_good] = weight[order[~is_good] - good.size]
-    scores = scores[order]
-    # One point per distinct score (threshold): the last pixel of each run of equal scores.
-    last = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
-    fpr = np.r_[0.0, (np.cumsum(is_good) / n_good)[last]]
-    pro = np.r_[0.0, np.cumsum(pro_step)[last]]
+    # The curve has a point at every distinct score, but between two defect scores only
+    # the FPR moves (PRO is flat), so the area only needs, per distinct defect score t,
+    # the points just above it (good > t, PRO of defects > t) and at it (good >= t, PRO
+    # of defects >= t), plus the end at the cutoff. The good pixels (sorted above) are
+    # counted by binary search: no per-pixel cumulative arrays.
+    descending = np.argsort(defect, kind="stable")[::-1]
+    defect, weight = defect[descending], weight[descending]
+    starts = np.flatnonzero(np.r_[defect.size > 0, np.diff(defect) != 0])
+    values = defect[starts]
+    pro_at = np.cumsum(np.add.reduceat(weight, starts)) if values.size else np.empty(0)
+    above = good.size - np.searchsorted(good, values, side="right")
+    at = good.size - np.searchsorted(good, values, side="left")
+    fpr = np.empty(2 * values.size + 2)
+    pro = np.empty(2 * values.size + 2)
+    fpr[0] = pro[0] = 0.0
+    fpr[1:-1:2], pro[1:-1:2] = above / n_good, np.r_[0.0, pro_at[:-1]]
+    fpr[2:-1:2], pro[2:-1:2] = at / n_good, pro_at
+    fpr[-1], pro[-1] = good.size / n_good, pro_at[-1] if values.size else 0.0
     return area_up_to(fpr, pro, max_fpr) / max_fpr
 
 
