@@ -37,6 +37,7 @@ from inspekt.evaluation import MvtecDataset, best_f1, load_mvtec, read_image, re
 from inspekt.evaluation.anomaly import AnomalyEvaluator
 from inspekt.imaging.regions import Region, find_regions
 from inspekt.models.anomaly import AnomalyConfig, AnomalyModel
+from inspekt.models.anomaly._training import turned_view
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -74,28 +75,14 @@ def perturbed(
             mask, image.shape, (0, image.shape[0] - step, 0, image.shape[1] - step)
         )
     if kind == "rotate":  # degrees about the centre; cropped to where the camera saw the part
-        height, width = image.shape[:2]
-        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), amount, 1.0)
-        turned = cv2.warpAffine(image, matrix, (width, height))
-        # The largest centred rectangle of the same aspect with no corner filled in.
-        angle = np.radians(abs(amount))
-        keep = 1 / (np.cos(angle) + np.sin(angle) * max(width / height, height / width))
-        box = _centred(height, width, keep)
-        turned_mask = None
         if mask is not None:
-            fitted = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
-            turned_mask = cv2.warpAffine(fitted, matrix, (width, height), flags=cv2.INTER_NEAREST)
-        return turned[box[0]:box[1], box[2]:box[3]], _crop_mask(turned_mask, image.shape, box)
+            size = (image.shape[1], image.shape[0])
+            fitted = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+            mask = turned_view(fitted, amount, cv2.INTER_NEAREST)
+        return turned_view(image, amount), mask
     raise SystemExit(
         f"unknown perturbation {change!r}: use scale=, brightness=, contrast=, rotate= or shift="
     )
-
-
-def _centred(height: int, width: int, keep: float) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the centred rectangle ``keep`` times the image's size."""
-    rows, cols = round(height * keep), round(width * keep)
-    top, left = (height - rows) // 2, (width - cols) // 2
-    return top, top + rows, left, left + cols
 
 
 def _crop_mask(

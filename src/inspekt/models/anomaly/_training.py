@@ -137,23 +137,33 @@ def vary(image: Image, rng: np.random.Generator, max_turn: float, max_shift: flo
     relit *= np.float32(spread)
     relit += np.float32(mean + shift)
     varied = np.clip(relit, 0, 255).astype(np.uint8)
-    height, width = varied.shape[:2]
-    top, bottom, left, right = 0, height, 0, width
     if max_turn > 0:
-        turn = rng.uniform(-max_turn, max_turn)
-        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), turn, 1.0)
-        varied = cast(Image, cv2.warpAffine(varied, matrix, (width, height)))
-        angle = np.radians(abs(turn))
-        keep = 1 / (np.cos(angle) + np.sin(angle) * max(width / height, height / width))
-        rows, cols = max(1, round(height * keep)), max(1, round(width * keep))
-        top, left = (height - rows) // 2, (width - cols) // 2
-        bottom, right = top + rows, left + cols
+        varied = turned_view(varied, rng.uniform(-max_turn, max_turn))
     if max_shift > 0:
-        rows, cols = bottom - top, right - left
+        rows, cols = varied.shape[:2]
         cut = rng.uniform(0, max_shift, size=4)
-        top, bottom = top + round(rows * cut[0]), bottom - round(rows * cut[1])
-        left, right = left + round(cols * cut[2]), right - round(cols * cut[3])
-    return varied[top:bottom, left:right]
+        varied = varied[
+            round(rows * cut[0]) : rows - round(rows * cut[1]),
+            round(cols * cut[2]) : cols - round(cols * cut[3]),
+        ]
+    return varied
+
+
+def turned_view(image: Image, degrees: float, interpolation: int = cv2.INTER_LINEAR) -> Image:
+    """``image`` turned about its centre, cropped to where the camera saw the part.
+
+    The crop is the largest centred rectangle of the same aspect with no corner filled
+    in by the rotation: a turned part shows more or less of its surroundings, never a
+    black wedge. ``interpolation`` is ``cv2.INTER_NEAREST`` for masks.
+    """
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    turned = cast(Image, cv2.warpAffine(image, matrix, (width, height), flags=interpolation))
+    angle = np.radians(abs(degrees))
+    keep = 1 / (np.cos(angle) + np.sin(angle) * max(width / height, height / width))
+    rows, cols = max(1, round(height * keep)), max(1, round(width * keep))
+    top, left = (height - rows) // 2, (width - cols) // 2
+    return turned[top : top + rows, left : left + cols]
 
 
 def _checksum(image: Image) -> bytes:
