@@ -24,9 +24,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ..types import Image
+
 __all__ = ["DEFECT_KINDS", "SyntheticDefect", "paint_defect"]
 
-Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.uint8]
 DefectKind = Literal["patch", "blemish", "scratch"]
 

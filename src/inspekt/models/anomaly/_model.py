@@ -7,7 +7,7 @@ import math
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...errors import ModelFileError, TrainingError
+from ...types import Image
 from .. import storage
 from ..input_profile import InputChecks, InputProfile, check_input
 from ..onnx import open_session
@@ -24,11 +25,8 @@ from ._config import AnomalyConfig
 from ._memory import Features, PatchIndex, greedy_coreset, project
 from ._runtime import MIN_SIDE, SIZE_MULTIPLE, patch_features
 from ._scoring import NORMALISED_THRESHOLD, ScoreScale, anomaly_map, smooth_grid
-from ._training import collect_training_features
+from ._training import Progress, collect_training_features
 from ._tuning import TUNED_SETTINGS, CandidateScore, choose_config
-
-Image = npt.NDArray[np.uint8]
-Progress = Callable[[int, int, str], None]
 
 KIND = "inspekt.anomaly.patch-memory"
 #: Largest input size chosen from the data (``input_size`` unset); 640² fits the

@@ -26,12 +26,12 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from ...types import Image
 from ..input_profile import InputStats, input_stats
 from ._config import AnomalyConfig
 from ._memory import Features, fit_projection, project
 from ._runtime import patch_features
 
-Image = npt.NDArray[np.uint8]
 Progress = Callable[[int, int, str], None]
 
 #: Images whose patches fit the PCA (their features are held until it is fitted).

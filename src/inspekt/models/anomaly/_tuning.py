@@ -17,10 +17,10 @@ import numpy.typing as npt
 
 from ...errors import TrainingError
 from ...evaluation.metrics import auroc, pixel_auroc, shrunk_for_pixels
+from ...types import Image
 from ..synthetic_defects import DEFECT_KINDS, paint_defect
 from ._config import AnomalyConfig
-
-Image = npt.NDArray[np.uint8]
+from ._training import Progress
 
 #: Good images held back to carry synthetic defects, and most images a candidate fits on.
 HELD_BACK = 16
@@ -163,7 +163,7 @@ def choose_config(
     config: AnomalyConfig,
     fit: Callable[[Sequence[Image], AnomalyConfig], Scorer],
     rng: np.random.Generator,
-    report: Callable[[int, int, str], None] | None = None,
+    report: Progress | None = None,
     fixed: Collection[str] = (),
 ) -> tuple[AnomalyConfig, list[CandidateScore]]:
     """``config`` set as the candidate that best finds synthetic defects, and every score.
