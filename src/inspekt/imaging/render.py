@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import ImageError
 from ..types import HeatMap, Image
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Color",
     "annotated_image",
     "as_bgr",
+    "as_rgb",
     "draw_outline",
     "heatmap_image",
     "hex_to_bgr",
@@ -74,6 +76,21 @@ def as_bgr(image: Image) -> Image:
     if image.shape[2] == 4:
         return cast(Image, cv2.cvtColor(image, cv2.COLOR_BGRA2BGR))
     return image
+
+
+def as_rgb(image: Image) -> Image:
+    """Any (H, W), (H, W, 1), BGR or BGRA uint8 image as RGB, the order networks take."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        return cast(Image, cv2.cvtColor(image, cv2.COLOR_GRAY2RGB))
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cast(Image, cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cast(Image, cv2.cvtColor(image, cv2.COLOR_BGRA2RGB))
+    raise ImageError(
+        f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got {image.shape}"
+    )
 
 
 def _fit_heat(heat: HeatMap, height: int, width: int) -> HeatMap:

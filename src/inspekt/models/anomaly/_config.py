@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Backbone = Literal["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2"]
+from ..backbone import Backbone
 
 
 class AnomalyConfig(BaseModel):

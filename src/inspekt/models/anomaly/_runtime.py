@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from ...errors import ImageError, TrainingError
+from ...errors import TrainingError
+from ...imaging.render import as_rgb
 from ._config import AnomalyConfig
 
 #: Every side fed to the network is a multiple of this (the backbone's deepest stride),
@@ -68,18 +69,7 @@ def to_network_input(
     image: npt.NDArray[np.uint8], config: AnomalyConfig
 ) -> npt.NDArray[np.float32]:
     """A BGR, BGRA or grayscale uint8 image as the network's (1, 3, H, W) RGB float input."""
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 2:
-        rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    elif image.ndim == 3 and image.shape[2] == 3:
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    else:
-        raise ImageError(
-            f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got {image.shape}"
-        )
+    rgb = as_rgb(image)
     if config.input_size is None:
         raise TrainingError("input_size is chosen from the images at fit; this config has none yet")
     height, width = network_size(rgb.shape[0], rgb.shape[1], config.input_size)
