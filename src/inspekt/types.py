@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Closeable", "Context", "HeatMap", "Image"]
+__all__ = ["Closeable", "Context", "HeatMap", "Image", "Progress"]
 
 #: An image as the flow sees it: BGR (H, W, 3) or grayscale (H, W), uint8.
 Image = npt.NDArray[np.uint8]
@@ -19,6 +20,9 @@ HeatMap = npt.NDArray[np.float32]
 
 #: The flow context: a plain dict, so user code can edit it like in PEKAT.
 Context = dict[str, Any]
+
+#: Progress of long work (training, evaluation): (done, total, stage).
+Progress = Callable[[int, int, str], None]
 
 _Opened = TypeVar("_Opened", bound="Closeable")
 

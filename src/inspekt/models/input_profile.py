@@ -63,10 +63,14 @@ __all__ = [
     "InputStats",
     "check_input",
     "input_stats",
+    "typical_side",
 ]
 
 #: Pixel statistics look at no more pixels than this (an even subsample beyond it).
 MAX_STAT_PIXELS = 1 << 16
+#: Images whose size decides an input size chosen from the data, and the multiple it
+#: is rounded to (the backbones' deepest stride).
+SIZE_SAMPLE, SIDE_MULTIPLE = 8, 32
 #: A frame whose gray standard deviation is below this is uniform: nothing to inspect.
 UNIFORM_STD = 2.0
 #: Nearly black: 99% of the pixels at or below this gray level.
@@ -439,3 +443,18 @@ def _lighting_problems(stats: InputStats, profile: InputProfile, checks: InputCh
     elif stats.contrast > high * ratio:
         problems.append(f"contrast (gray std) {stats.contrast:.1f} is far above {learnt}")
     return problems
+
+
+def typical_side(
+    images: Sequence[npt.NDArray[Any]], rng: np.random.Generator, bounds: tuple[int, int]
+) -> int:
+    """The images' median longer side (of a few drawn at random), rounded up to 32, in bounds.
+
+    Models that choose their input size from the data use it: small images are not
+    blown up, which would cost time and make their few pixels look like coarse texture;
+    large ones shrink to a size the 2-core budget allows.
+    """
+    sample = rng.choice(len(images), min(len(images), SIZE_SAMPLE), replace=False)
+    longer = float(np.median([max(images[int(i)].shape[:2]) for i in sample]))
+    low, high = bounds
+    return min(high, max(low, math.ceil(longer / SIDE_MULTIPLE) * SIDE_MULTIPLE))

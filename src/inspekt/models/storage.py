@@ -19,8 +19,11 @@ import hashlib
 import io
 import json
 import os
+import platform
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ __all__ = [
     "array_bytes",
     "files_digest",
     "load_array",
+    "provenance",
     "read_manifest",
     "read_payload",
     "read_training",
@@ -194,3 +198,19 @@ def load_array(
         return path, np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError) as error:
         raise ModelFileError(f"{path}: not a valid .npy array ({error})") from error
+
+
+def provenance(packages: Iterable[str]) -> dict[str, Any]:
+    """When and with which Python and package versions a model was trained (training.json)."""
+    return {
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": platform.python_version(),
+        "versions": {name: _version(name) for name in packages},
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None

@@ -21,7 +21,6 @@ import enum
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Protocol
@@ -33,7 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from ..context import new_context
 from ..models import storage
 from ..results import Inspection
-from ..types import Context, Image
+from ..types import Context, Image, Progress
 
 #: A mask of an image: uint8, 0 outside (ground truth, or the flow's ignored areas).
 Mask = npt.NDArray[np.uint8]
@@ -50,9 +49,6 @@ __all__ = [
     "TrainingData",
     "TrainingSources",
 ]
-
-#: Training progress: (done, total, stage).
-Progress = Callable[[int, int, str], None]
 
 
 def _inside_project(value: str) -> str:

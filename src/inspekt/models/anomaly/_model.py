@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import functools
-import math
-import platform
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,16 +13,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ...errors import ModelFileError, TrainingError
-from ...types import Image
+from ...types import Image, Progress
 from .. import storage
-from ..input_profile import InputChecks, InputProfile, check_input
+from ..input_profile import InputChecks, InputProfile, check_input, typical_side
 from ..onnx import open_session
 from ._calibration import threshold_best_f1, threshold_from_good
 from ._config import AnomalyConfig
 from ._memory import Features, PatchIndex, greedy_coreset, project
-from ._runtime import MIN_SIDE, SIZE_MULTIPLE, patch_features
+from ._runtime import MIN_SIDE, patch_features
 from ._scoring import NORMALISED_THRESHOLD, ScoreScale, anomaly_map, smooth_grid
-from ._training import Progress, collect_training_features
+from ._training import collect_training_features
 from ._tuning import TUNED_SETTINGS, CandidateScore, choose_config
 
 KIND = "inspekt.anomaly.patch-memory"
@@ -34,8 +31,6 @@ KIND = "inspekt.anomaly.patch-memory"
 AUTO_INPUT_LIMIT = 640
 #: The options the exported backbone graph depends on.
 _GRAPH_OPTIONS = {"backbone", "feature_strides", "grid_stride", "patch_size", "border_padding"}
-#: Images whose size decides an automatic input size.
-_SIZE_SAMPLE = 8
 
 
 class AnomalyPrediction(NamedTuple):
@@ -295,16 +290,11 @@ def resolve_input_size(
 ) -> AnomalyConfig:
     """The config with ``input_size`` chosen from the images when it was left to the data.
 
-    The images' own longer side (median of a few), to the network's multiple, at most
-    :data:`AUTO_INPUT_LIMIT`: small images are not blown up, which would cost time and
-    make their few pixels look like coarse texture; large ones shrink to a size the
-    2-core budget allows.
+    The images' own longer side, at most :data:`AUTO_INPUT_LIMIT`.
     """
     if config.input_size is not None:
         return config
-    sample = rng.choice(len(images), min(len(images), _SIZE_SAMPLE), replace=False)
-    longer = float(np.median([max(images[int(i)].shape[:2]) for i in sample]))
-    size = min(AUTO_INPUT_LIMIT, max(MIN_SIDE, math.ceil(longer / SIZE_MULTIPLE) * SIZE_MULTIPLE))
+    size = typical_side(images, rng, (MIN_SIDE, AUTO_INPUT_LIMIT))
     return config.model_copy(update={"input_size": size})
 
 
@@ -350,13 +340,6 @@ def _calibration_summary(
     }
 
 
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def _training_metadata(good: int, defect: int, bank: Features, digest: str) -> dict[str, Any]:
     packages = ("inspekt", "numpy", "onnxruntime", "faiss-cpu", "torch", "onnx")
     return {
@@ -365,8 +348,6 @@ def _training_metadata(good: int, defect: int, bank: Features, digest: str) -> d
         "bank_patches": int(bank.shape[0]),
         "feature_dim": int(bank.shape[1]),
         "good_sha256": digest,
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "python": platform.python_version(),
-        "versions": {name: _version(name) for name in packages},
+        **storage.provenance(packages),
     }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple, cast
 
 import cv2
@@ -26,13 +26,11 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from ...types import Image
+from ...types import Image, Progress
 from ..input_profile import InputStats, input_stats
 from ._config import AnomalyConfig
 from ._memory import Features, fit_projection, project
 from ._runtime import patch_features
-
-Progress = Callable[[int, int, str], None]
 
 #: Images whose patches fit the PCA (their features are held until it is fitted).
 PCA_IMAGES = 32

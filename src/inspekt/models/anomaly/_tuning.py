@@ -17,10 +17,9 @@ import numpy.typing as npt
 
 from ...errors import TrainingError
 from ...evaluation.metrics import auroc, pixel_auroc, shrunk_for_pixels
-from ...types import Image
+from ...types import Image, Progress
 from ..synthetic_defects import DEFECT_KINDS, paint_defect
 from ._config import AnomalyConfig
-from ._training import Progress
 
 #: Good images held back to carry synthetic defects, and most images a candidate fits on.
 HELD_BACK = 16
