@@ -39,7 +39,7 @@ class AnomalyConfig(BaseModel):
         5.0, ge=0.0, le=30.0, description="Largest turn (degrees) of a variant copy."
     )
     variant_shift: float = Field(
-        0.04,
+        0.0,
         ge=0.0,
         le=0.25,
         description="Largest share of a variant copy's height and width cropped off each "
