@@ -282,11 +282,18 @@ def analyze(
 
 def _progress_bar() -> Progress:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=False,
+        TimeRemainingColumn(), console=Console(stderr=True), transient=False,
     )
 
 
@@ -323,13 +330,21 @@ def train(
 
 
 def _stage_reporter(bar: Progress) -> Callable[[int, int, str], None]:
-    """A progress callback that shows one bar per stage (features, coreset, eval, ...)."""
+    """A progress callback that shows one bar per stage (features, coreset, eval, ...).
+
+    A stage may carry figures after a colon (``fine-tune: loss 0.41, ...``): the bar is
+    the part before it, and each new set of figures is also printed as a line, so every
+    epoch's validation stays readable after the bar moved on.
+    """
     tasks: dict[str, TaskID] = {}
 
     def report(done: int, total: int, stage: str) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
+        name, _, figures = stage.partition(":")
+        if name not in tasks:
+            tasks[name] = bar.add_task(name, total=total)
+        bar.update(tasks[name], completed=done, total=total)
+        if figures:
+            bar.console.print(f"{name} {done}/{total}:{figures}")
 
     return report
 

@@ -32,6 +32,15 @@ Optional: images of defective parts in a folder named in flow.yaml
 (defect_images) refine the threshold.
 """
 
+_CLASSIFIER_README = """Put 20 or more images of each class in its own folder under images/
+(images/good/, images/defect/, or any class names), then:
+
+    inspekt train .
+    inspekt serve .
+
+ok_classes in flow.yaml names the classes that pass; rename it with the folders.
+"""
+
 # `inspekt serve --secure` stores the project's api key in .inspekt/
 # (server.API_KEY_FILE): it must never reach a repository with the project.
 _GITIGNORE = """# inspekt's local state: the api key stored by `inspekt serve --secure`
@@ -42,10 +51,19 @@ _FLOWS: dict[str, str] = {
     "empty": "flow: []\n",
     "code": "flow:\n  - type: code\n    name: code\n    file: main.py\n",
     "anomaly": "flow:\n  - type: anomaly\n    name: anomaly\n    good_images: images/good\n",
+    "classifier": (
+        "flow:\n  - type: classifier\n    name: classifier\n    images: images\n"
+        "    ok_classes: [good]\n"
+    ),
 }
 _EXTRA_FILES: dict[str, dict[str, str]] = {
     "code": {"main.py": _CODE_MAIN},
     "anomaly": {"images/good/README.txt": _ANOMALY_README},
+    "classifier": {
+        "images/README.txt": _CLASSIFIER_README,
+        "images/good/.keep": "",
+        "images/defect/.keep": "",
+    },
 }
 
 TEMPLATES = tuple(_FLOWS)

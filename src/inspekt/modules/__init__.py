@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     anomaly,
+    classifier,
     code,
     crop,
     evaluate,
@@ -42,6 +43,7 @@ __all__ = [
     "TrainingSources",
     "anomaly",
     "build_modules",
+    "classifier",
     "close_modules",
     "code",
     "crop",

@@ -1,0 +1,221 @@
+"""Classifier: tells which class an image (or a region of it) belongs to.
+
+Trained from a folder per class (``images/<class>/``). Per image it adds one
+rectangle over what it classified, with every class in ``classNames`` (winner
+first, confidence in percent, as PEKAT's classifier reports them), and records the
+winner in ``context["classification"][<module name>]`` as ``label`` and
+``confidence`` — what a gate branches on (``key: classification.classifier.label``).
+With ``ok_classes`` set, any other winner makes the result NOK.
+
+Like the anomaly module, it first checks the image against what the training
+images looked like; an image too far outside that (a black frame, another camera)
+is not classified: the module records a "cannot inspect" error and sets
+``result`` to False.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..context import record_error
+from ..errors import DatasetError, ModelFileError, ProjectError
+from ..evaluation.classification import (
+    ClassificationEvaluation,
+    ClassificationEvaluator,
+    load_class_folders,
+)
+from ..imaging.io import ImageFiles, read_image_file
+from ..imaging.regions import Rect, roi_view
+from ..imaging.render import as_bgr
+from ..models import storage
+from ..models.classifier import ClassifierConfig, ClassifierModel, ClassifierPrediction
+from ..models.input_profile import InputChecks
+from ..results import ClassName, Rectangle, add_rectangles
+from ..types import Context, Image
+from .base import (
+    ModuleEnv,
+    ModuleOptions,
+    Progress,
+    ProjectPath,
+    TrainableModule,
+    TrainingData,
+    TrainingSources,
+)
+from .registry import module_type
+
+__all__ = ["RECOMMENDED_PER_CLASS", "ClassifierModule", "ClassifierOptions"]
+
+#: Fewer images of a class than this still train, with a warning.
+RECOMMENDED_PER_CLASS = 20
+#: Colours of the classes, in class order (the rectangle takes its winner's).
+PALETTE = ("#00c853", "#ff1744", "#2979ff", "#ffab00", "#d500f9", "#00b8d4", "#ff6d00", "#c6ff00")
+
+
+class ClassifierOptions(ModuleOptions):
+    type: Literal["classifier@1"]
+    model: ClassifierConfig = Field(
+        default_factory=ClassifierConfig, description="How the model is built and trained."
+    )
+    images: ProjectPath = Field(
+        "images", description="Folder in the project with a sub-folder of images per class."
+    )
+    ok_classes: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Classes that pass; any other winner sets the result NOK. "
+        "Unset: the verdict is left to later modules and rules.",
+    )
+    roi: Rect | None = Field(None, description="Only this rectangle of the image is classified.")
+    input_checks: InputChecks = Field(
+        default_factory=InputChecks,
+        description="Images too far from the training images (size, aspect, lighting, "
+        "degenerate frames, format) are not classified: error, result false.",
+    )
+
+
+@module_type
+class ClassifierModule(TrainableModule):
+    """Classifier: tells which class an image (or a region of it) belongs to."""
+
+    options_model = ClassifierOptions
+    options: ClassifierOptions
+    learns_from = TrainingData.LABELLED_IMAGES
+
+    def __init__(self, options: ClassifierOptions, env: ModuleEnv, index: int) -> None:
+        super().__init__(options, env, index)
+        self.model: ClassifierModel | None = None
+
+    def problems(self) -> list[str]:
+        if not self.model_dir.exists():
+            return [self._untrained()]
+        try:
+            manifest = storage.read_manifest(self.model_dir, ClassifierModel.kind)
+        except ModelFileError as exc:
+            return [exc.message]
+        return self._unknown_ok_classes(manifest.get("classes") or [])
+
+    def _unknown_ok_classes(self, classes: list[str]) -> list[str]:
+        unknown = sorted(set(self.options.ok_classes or []) - set(classes))
+        if not unknown:
+            return []
+        return [
+            f"{self.place}: ok_classes {', '.join(unknown)} are not classes of the model "
+            f"({', '.join(classes)})"
+        ]
+
+    def open(self) -> None:
+        if not self.model_dir.exists():
+            raise ProjectError(self._untrained())
+        self.model = ClassifierModel.load(self.model_dir)
+        problems = self._unknown_ok_classes(self.model.classes)
+        if problems:
+            raise ProjectError(problems[0])
+
+    def close(self) -> None:
+        self.model = None
+
+    def _untrained(self) -> str:
+        return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
+
+    @property
+    def _model(self) -> ClassifierModel:
+        if self.model is None:
+            raise ProjectError(f"classifier module '{self.name}' is not open (no model loaded)")
+        return self.model
+
+    # ---- training and evaluation ---------------------------------------------------------
+
+    def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
+        """Learn from ``--data`` (a folder per class) or the options' folder."""
+        folder = sources.data or self.env.project_dir / self.options.images
+        try:
+            data = load_class_folders(folder)
+        except DatasetError as exc:
+            raise ProjectError(exc.message) from exc
+        images = ImageFiles(list(data.paths), self._model_input)
+        model = ClassifierModel.fit(
+            images, data.labels, data.classes, self.options.model, progress
+        )
+        model.training["fingerprint"] = self.fingerprint([folder])
+        per_class = model.training["per_class"]
+        warnings = [
+            f"module '{self.name}': class '{name}' has {count} images; "
+            f"{RECOMMENDED_PER_CLASS} or more per class generalise better"
+            for name, count in per_class.items()
+            if count < RECOMMENDED_PER_CLASS
+        ]
+        if self.preparation.skipped:
+            warnings.append(
+                f"module '{self.name}' learnt from images as read: the Code module(s) "
+                f"{', '.join(self.preparation.skipped)} before it are not run in training"
+            )
+        if warnings:
+            model.training["warnings"] = warnings
+        model.save(self.model_dir)
+        self.model = model
+        return dict(model.training)
+
+    def training_options(self) -> dict[str, Any]:
+        # ok_classes and the checks act on the answer; the model depends on these.
+        return self.options.model_dump(mode="json", include={"model", "roi"})
+
+    def evaluate(
+        self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
+    ) -> ClassificationEvaluation:
+        data = load_class_folders(dataset)
+        evaluator = ClassificationEvaluator(data)
+        for done, (path, label) in enumerate(zip(data.paths, data.labels, strict=True), 1):
+            image = self._model_input(read_image_file(path))
+            started = time.perf_counter()
+            prediction = self._model.predict(image)
+            ms = (time.perf_counter() - started) * 1000
+            evaluator.add(path, label, prediction.label, prediction.confidence, ms)
+            if progress:
+                progress(done, len(data.paths), "eval")
+        return evaluator.result()
+
+    def _model_input(self, image: Image) -> Image:
+        """The image as the flow hands it to this module, cut to the ROI."""
+        return roi_view(as_bgr(self.preparation(image)[0]), self.options.roi)
+
+    # ---- inspection ------------------------------------------------------------------------
+
+    def run(self, context: Context) -> None:
+        image: Image = context["image"]
+        view = roi_view(image, self.options.roi)
+        problems = self._model.check_input(view, self.options.input_checks)
+        if problems:
+            message = "; ".join(problems)
+            record_error(context, f"classifier module '{self.name}': cannot inspect: {message}")
+            context["result"] = False
+            return
+        prediction = self._model.predict(view)
+        context.setdefault("classification", {})[self.name] = {
+            "label": prediction.label,
+            "confidence": round(prediction.confidence, 4),
+        }
+        add_rectangles(context, [self._rectangle(prediction, image)])
+        ok_classes = self.options.ok_classes
+        if ok_classes is not None and prediction.label not in ok_classes:
+            context["result"] = False
+
+    def _rectangle(self, prediction: ClassifierPrediction, image: Image) -> Rectangle:
+        """The classified area with every class, winner first."""
+        rows, cols = slice(0, image.shape[0]), slice(0, image.shape[1])
+        if self.options.roi is not None:
+            rows, cols = self.options.roi.clipped(*image.shape[:2])
+        x, y, width, height = cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start
+        classes = self._model.classes
+        names = tuple(
+            ClassName(label, probability, PALETTE[classes.index(label) % len(PALETTE)],
+                      classes.index(label) + 1)
+            for label, probability in prediction.ranked
+        )
+        return Rectangle(
+            x, y, width, height, round(prediction.confidence, 4), names, self.module_id,
+            "CLASSIFIER",
+        )

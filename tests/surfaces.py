@@ -1,0 +1,47 @@
+"""Generated surfaces for model tests: a brushed-steel texture, and pits and scratches on it.
+
+Each image is a new random surface under a different light gradient, so a model must
+learn the texture and the defects, not one picture of them.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Image = npt.NDArray[np.uint8]
+SIDE = 160
+
+
+def brushed_steel(rng: np.random.Generator) -> Image:
+    """Horizontal grinding streaks, fine grain and a random light gradient, 8-bit gray."""
+    streaks = cv2.GaussianBlur(rng.standard_normal((SIDE, SIDE)), (0, 0), sigmaX=10, sigmaY=0.8)
+    streaks *= 18 / streaks.std()
+    grain = rng.normal(0, 4, (SIDE, SIDE))
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE] / SIDE
+    light = rng.uniform(-12, 12) * xs + rng.uniform(-12, 12) * ys
+    return np.clip(128 + streaks + grain + light, 0, 255).astype(np.uint8)
+
+
+def with_defect(image: Image, rng: np.random.Generator, kind: str) -> Image:
+    """A dark pit or a bright scratch across the grinding direction, somewhere inside."""
+    damaged = image.copy()
+    centre = (int(rng.integers(30, SIDE - 30)), int(rng.integers(30, SIDE - 30)))
+    if kind == "pit":
+        cv2.ellipse(damaged, centre, (5, 4), float(rng.uniform(0, 180)), 0, 360, 55, -1)
+    else:
+        end = (centre[0] + int(rng.integers(-8, 8)), centre[1] + 28)
+        cv2.line(damaged, centre, end, 215, 2, cv2.LINE_AA)
+    return damaged
+
+
+def labelled_surfaces(
+    rng: np.random.Generator, per_class: int
+) -> dict[str, list[Image]]:
+    """``per_class`` new surfaces of each class: good, pit, scratch."""
+    return {
+        "good": [brushed_steel(rng) for _ in range(per_class)],
+        "pit": [with_defect(brushed_steel(rng), rng, "pit") for _ in range(per_class)],
+        "scratch": [with_defect(brushed_steel(rng), rng, "scratch") for _ in range(per_class)],
+    }
