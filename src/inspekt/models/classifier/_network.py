@@ -1,10 +1,10 @@
 """The classifier's network and its training: the only code of the classifier that needs torch.
 
-Training follows "linear probing, then fine-tuning": a linear head is first fitted on
-the frozen pretrained features (seconds, and often enough on textures), and when it
-misses validation images every layer is trained from there. Starting the full
-training from a fitted head keeps the pretrained features from being torn up by a
-random head in the first steps, which matters with a few hundred images.
+A linear head is first fitted on the frozen pretrained features (seconds, and often
+enough on textures); when it misses validation images, every layer is trained, and
+whichever validates better is kept. Fine-tuning starts from a zeroed head, not the
+fitted one: on the PCB defect crops the fitted head's confident logits held the
+features back, and needed about twice the epochs to reach the same accuracy.
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ class ClassifierNetwork(torch.nn.Module):
         self.trunk = load_pretrained(config.backbone)
         self.head = torch.nn.Linear(self.trunk._fc.in_features, classes)
 
+    def zero_head(self) -> None:
+        torch.nn.init.zeros_(self.head.weight)
+        torch.nn.init.zeros_(self.head.bias)
+
     def features(self, image: torch.Tensor) -> torch.Tensor:
         pooled: torch.Tensor = self.trunk.extract_features((image - 127.0) / 128.0).mean((2, 3))
         return pooled
@@ -126,6 +130,7 @@ def train(
         config.training == "auto" and head.accuracy < HEAD_IS_ENOUGH
     ):
         head_state = {k: v.clone() for k, v in network.state_dict().items()}
+        network.zero_head()
         tuned, history = fine_tune(network, split, config, progress)
         if config.training == "fine-tune" or tuned.beats(head):
             chosen, score = "fine-tune", tuned
