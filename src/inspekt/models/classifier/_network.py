@@ -9,9 +9,7 @@ features back, and needed about twice the epochs to reach the same accuracy.
 
 from __future__ import annotations
 
-import math
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,22 +22,14 @@ from torch.nn import functional
 
 from ...types import Progress
 from ..backbone import export_onnx, load_pretrained
+from ..supervised import Batch, Score, as_tensor, held_back, train_epochs, training_copies
 from ._config import ClassifierConfig
 
-#: Fine-tuning steps aimed at when ``epochs`` is unset, and the epochs allowed for it.
-TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 300, 4, 30
 #: Weight decay of the linear head fitted on frozen features.
 HEAD_DECAY = 1e-3
-#: Brightness (gray levels) and contrast (factor) range of the training copies: lighting
-#: drifts on a line, and the class must not depend on it.
-BRIGHTNESS, CONTRAST = 20.0, (0.8, 1.2)
-
 #: Validation accuracy at which 'auto' keeps the head and skips fine-tuning: fine-tuning
 #: costs minutes on a CPU, for at most one image in a hundred.
 HEAD_IS_ENOUGH = 0.99
-
-#: (N, S, S, 3) RGB uint8 images at the network's size.
-Batch = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
@@ -50,19 +40,6 @@ class Split:
     train_labels: npt.NDArray[np.int64]
     val: Batch
     val_labels: npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Score:
-    """How a network did on the validation images: accuracy first, then loss."""
-
-    accuracy: float
-    loss: float
-
-    def beats(self, other: Score | None) -> bool:
-        if other is None:
-            return True
-        return (self.accuracy, -self.loss) > (other.accuracy, -other.loss)
 
 
 class ClassifierNetwork(torch.nn.Module):
@@ -98,13 +75,8 @@ class _WithProbabilities(torch.nn.Module):
 def split_for_validation(
     squares: Batch, labels: npt.NDArray[np.int64], config: ClassifierConfig
 ) -> Split:
-    """A seeded share of every class held back for validation (at least one image each)."""
-    rng = np.random.default_rng(config.seed)
-    held = np.zeros(len(labels), bool)
-    for index in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == index))
-        count = min(len(members) - 1, max(1, round(len(members) * config.validation_share)))
-        held[members[:count]] = True
+    """A seeded share of every class held back for validation."""
+    held = held_back(labels, config.validation_share, config.seed)
     return Split(squares[~held], labels[~held], squares[held], labels[held])
 
 
@@ -127,7 +99,7 @@ def train(
     chosen, score = "head", head
     history: list[dict[str, float]] = []
     if config.training == "fine-tune" or (
-        config.training == "auto" and head.accuracy < HEAD_IS_ENOUGH
+        config.training == "auto" and head.metric < HEAD_IS_ENOUGH
     ):
         head_state = {k: v.clone() for k, v in network.state_dict().items()}
         network.zero_head()
@@ -148,21 +120,17 @@ def train(
         onnx_bytes = path.read_bytes()
     found = {
         "validation_images": len(split.val_labels),
-        "head_validation_accuracy": round(head.accuracy, 4),
+        "head_validation_accuracy": round(head.metric, 4),
         "chosen": chosen,
-        "validation_accuracy": round(score.accuracy, 4),
+        "validation_accuracy": round(score.metric, 4),
         "epochs": history,
     }
     return onnx_bytes, found
 
 
-def _tensor(images: Batch) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-
-
 def _in_batches(images: Batch, run: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     with torch.no_grad():
-        return torch.cat([run(_tensor(images[i : i + 32])) for i in range(0, len(images), 32)])
+        return torch.cat([run(as_tensor(images[i : i + 32])) for i in range(0, len(images), 32)])
 
 
 def evaluate(network: ClassifierNetwork, images: Batch, labels: npt.NDArray[np.int64]) -> Score:
@@ -194,81 +162,17 @@ def fit_head(network: ClassifierNetwork, split: Split, config: ClassifierConfig)
     return evaluate(network, split.val, split.val_labels)
 
 
-def _augmented(images: Batch, rng: np.random.Generator, turns: bool) -> torch.Tensor:
-    """Training copies: mirrored and quarter-turned (when allowed), relit."""
-    out = images.copy()
-    if turns:
-        for i in range(len(out)):
-            copy = out[i]
-            if rng.random() < 0.5:
-                copy = copy[:, ::-1]
-            out[i] = np.rot90(copy, int(rng.integers(4)))
-    gain = rng.uniform(*CONTRAST, (len(out), 1, 1, 1)).astype(np.float32)
-    shift = rng.uniform(-BRIGHTNESS, BRIGHTNESS, (len(out), 1, 1, 1)).astype(np.float32)
-    mean = out.mean(axis=(1, 2, 3), keepdims=True, dtype=np.float32)
-    relit = np.clip((out.astype(np.float32) - mean) * gain + mean + shift, 0, 255)
-    return _tensor(relit.astype(np.uint8))
-
-
-def epochs_for(config: ClassifierConfig, images: int) -> int:
-    """The fine-tuning epochs: as configured, or enough for about TARGET_STEPS batches."""
-    if config.epochs is not None:
-        return config.epochs
-    batches = max(1, images // config.batch_size)
-    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / batches)))
-
-
 def fine_tune(
     network: ClassifierNetwork, split: Split, config: ClassifierConfig, report: Progress | None
 ) -> tuple[Score, list[dict[str, float]]]:
-    """Train every layer with a one-cycle schedule; keep the epoch that validates best.
+    """Train every layer; keep the epoch that validates best."""
 
-    Returns the best epoch's validation score and every epoch's figures.
-    """
-    rng = np.random.default_rng(config.seed)
-    epochs = epochs_for(config, len(split.train))
-    batch = min(config.batch_size, len(split.train))
-    steps_per_epoch = max(1, len(split.train) // batch)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, config.learning_rate, total_steps=epochs * steps_per_epoch, pct_start=0.15
+    def step_loss(chosen: npt.NDArray[np.int64], rng: np.random.Generator) -> torch.Tensor:
+        copies, _ = training_copies(split.train[chosen], rng, config.turns)
+        target = torch.from_numpy(split.train_labels[chosen])
+        return functional.cross_entropy(network(copies), target, label_smoothing=0.1)
+
+    return train_epochs(
+        network, len(split.train), step_loss,
+        lambda: evaluate(network, split.val, split.val_labels), config, report, "fine-tune",
     )
-    best: Score | None = None
-    best_state = {k: v.clone() for k, v in network.state_dict().items()}
-    history: list[dict[str, float]] = []
-    stale = 0
-    started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        network.train()
-        order = rng.permutation(len(split.train))
-        losses = []
-        # Whole batches only: batch normalisation needs more than one image per step.
-        for step in range(steps_per_epoch):
-            chosen = order[step * batch : (step + 1) * batch]
-            logits = network(_augmented(split.train[chosen], rng, config.turns))
-            target = torch.from_numpy(split.train_labels[chosen])
-            loss = functional.cross_entropy(logits, target, label_smoothing=0.1)
-            optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimiser.step()
-            schedule.step()
-            losses.append(loss.item())
-        score = evaluate(network, split.val, split.val_labels)
-        history.append(
-            {"epoch": epoch, "loss": round(float(np.mean(losses)), 4),
-             "val_accuracy": round(score.accuracy, 4), "val_loss": round(score.loss, 4),
-             "seconds": round(time.perf_counter() - started, 1)}
-        )
-        if report:
-            report(epoch, epochs, f"fine-tune: loss {np.mean(losses):.3f}, "
-                   f"validation accuracy {score.accuracy:.3f}")
-        if score.beats(best):
-            best, stale = score, 0
-            best_state = {k: v.clone() for k, v in network.state_dict().items()}
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
-    network.load_state_dict(best_state)
-    assert best is not None  # at least one epoch ran
-    return best, history
