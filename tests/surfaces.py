@@ -45,3 +45,19 @@ def labelled_surfaces(
         "pit": [with_defect(brushed_steel(rng), rng, "pit") for _ in range(per_class)],
         "scratch": [with_defect(brushed_steel(rng), rng, "scratch") for _ in range(per_class)],
     }
+
+
+def surfaces_with_masks(
+    rng: np.random.Generator, count: int
+) -> list[tuple[Image, npt.NDArray[np.uint8]]]:
+    """Surfaces, most with a pit or a scratch, and masks marking it (1) on background (0)."""
+    pairs = []
+    for number in range(count):
+        clean = brushed_steel(rng)
+        if number % 4 == 3:  # a quarter without a defect
+            pairs.append((clean, np.zeros_like(clean)))
+            continue
+        damaged = with_defect(clean, rng, "pit" if number % 2 else "scratch")
+        mask = (cv2.absdiff(damaged, clean) > 8).astype(np.uint8)
+        pairs.append((damaged, mask))
+    return pairs

@@ -41,6 +41,15 @@ _CLASSIFIER_README = """Put 20 or more images of each class in its own folder un
 ok_classes in flow.yaml names the classes that pass; rename it with the folders.
 """
 
+_SURFACE_README = """Put images of parts in data/images/ and, for each, a mask of the same name
+in data/masks/ (PNG, black background, white where the defect is; with several
+classes the pixel value is the class index and data/classes.txt names them one
+per line). Images without a defect need an all-black mask. Then:
+
+    inspekt train .
+    inspekt serve .
+"""
+
 # `inspekt serve --secure` stores the project's api key in .inspekt/
 # (server.API_KEY_FILE): it must never reach a repository with the project.
 _GITIGNORE = """# inspekt's local state: the api key stored by `inspekt serve --secure`
@@ -55,6 +64,7 @@ _FLOWS: dict[str, str] = {
         "flow:\n  - type: classifier\n    name: classifier\n    images: images\n"
         "    ok_classes: [good]\n"
     ),
+    "surface": "flow:\n  - type: surface\n    name: surface\n    data: data\n",
 }
 _EXTRA_FILES: dict[str, dict[str, str]] = {
     "code": {"main.py": _CODE_MAIN},
@@ -63,6 +73,11 @@ _EXTRA_FILES: dict[str, dict[str, str]] = {
         "images/README.txt": _CLASSIFIER_README,
         "images/good/.keep": "",
         "images/defect/.keep": "",
+    },
+    "surface": {
+        "data/README.txt": _SURFACE_README,
+        "data/images/.keep": "",
+        "data/masks/.keep": "",
     },
 }
 

@@ -58,6 +58,7 @@ from ..errors import ImageError, ModelFileError, TrainingError
 
 __all__ = [
     "MAX_STAT_PIXELS",
+    "SIZE_SAMPLE",
     "InputChecks",
     "InputProfile",
     "InputStats",

@@ -18,6 +18,7 @@ from . import (
     parallel,
     resize,
     rotate,
+    surface,
     tcp_output,
     webhook,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "resize",
     "rotate",
     "run_modules",
+    "surface",
     "tcp_output",
     "walk",
     "webhook",

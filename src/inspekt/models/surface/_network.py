@@ -1,0 +1,160 @@
+"""The surface model's network and its training: the only code of it that needs torch.
+
+An FPN-style decoder on the pretrained trunk: the stride 4, 8, 16 and 32 levels are
+brought to one width, summed from the coarsest down, smoothed and classified per pixel
+at stride 4, then upsampled to the input. Trained on cross-entropy plus a soft Dice
+term per defect class: defects cover a few percent of the pixels, and cross-entropy
+alone learns that "background everywhere" is nearly right.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch.nn import functional
+
+from ...types import Progress
+from ..backbone import BUILD_SIZE, export_onnx, load_pretrained, tap_indices
+from ..supervised import Batch, Score, as_tensor, held_back, train_epochs, training_copies
+from ._config import SurfaceConfig
+
+#: Backbone levels the decoder joins, by stride.
+LEVELS = (4, 8, 16, 32)
+#: Images validated per forward pass.
+VALIDATION_BATCH = 8
+
+
+class SurfaceNetwork(torch.nn.Module):
+    """RGB 0..255 in, per-pixel class logits (background first) out, at the input's size."""
+
+    def __init__(self, config: SurfaceConfig, classes: int) -> None:
+        super().__init__()
+        trunk = load_pretrained(config.backbone)
+        taps = tap_indices(trunk, LEVELS)
+        self.taps = [taps[stride] for stride in LEVELS]
+        self.stem = torch.nn.Sequential(trunk._conv_stem, trunk._bn0, trunk._swish)
+        self.blocks = torch.nn.ModuleList(trunk._blocks[: max(self.taps) + 1])
+        width = config.decoder_channels
+        with torch.no_grad():
+            channels = [level.shape[1] for level in self._levels(torch.zeros(1, 3, 64, 64))]
+        self.lateral = torch.nn.ModuleList(torch.nn.Conv2d(c, width, 1) for c in channels)
+        self.smooth = torch.nn.Sequential(
+            torch.nn.Conv2d(width, width, 3, padding=1, bias=False),
+            torch.nn.BatchNorm2d(width),
+            torch.nn.ReLU(inplace=True),
+        )
+        self.classify = torch.nn.Conv2d(width, classes + 1, 1)
+
+    def _levels(self, image: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem((image - 127.0) / 128.0)
+        levels = []
+        for index, block in enumerate(self.blocks):
+            x = block(x)
+            if index in self.taps:
+                levels.append(x)
+        return levels
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        levels = self._levels(image)
+        joined = self.lateral[-1](levels[-1])
+        for level, lateral in zip(levels[-2::-1], list(self.lateral)[-2::-1], strict=True):
+            joined = functional.interpolate(
+                joined, size=level.shape[-2:], mode="bilinear", align_corners=False
+            ) + lateral(level)
+        logits = self.classify(self.smooth(joined))
+        return functional.interpolate(
+            logits, size=image.shape[-2:], mode="bilinear", align_corners=False
+        )
+
+
+class _WithProbabilities(torch.nn.Module):
+    def __init__(self, network: SurfaceNetwork) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.network(image), dim=1)
+
+
+def _loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy plus one minus the soft Dice of each defect class."""
+    classes = logits.shape[1]
+    probabilities = torch.softmax(logits, dim=1)[:, 1:]
+    truth = functional.one_hot(masks, classes).permute(0, 3, 1, 2)[:, 1:].float()
+    overlap = (probabilities * truth).sum((0, 2, 3))
+    dice = (2 * overlap + 1) / (probabilities.sum((0, 2, 3)) + truth.sum((0, 2, 3)) + 1)
+    return functional.cross_entropy(logits, masks) + (1 - dice).mean()
+
+
+def _validate(network: SurfaceNetwork, images: Batch, masks: npt.NDArray[np.uint8]) -> Score:
+    """Mean IoU over the defect classes (counted over all images), and the loss."""
+    classes = network.classify.out_channels
+    intersection, union = np.zeros(classes - 1), np.zeros(classes - 1)
+    losses = []
+    with torch.no_grad():
+        for start in range(0, len(images), VALIDATION_BATCH):
+            logits = network(as_tensor(images[start : start + VALIDATION_BATCH]))
+            truth = torch.from_numpy(masks[start : start + VALIDATION_BATCH].astype(np.int64))
+            losses.append(float(_loss(logits, truth)))
+            found = logits.argmax(1)
+            for c in range(1, classes):
+                intersection[c - 1] += int(((found == c) & (truth == c)).sum())
+                union[c - 1] += int(((found == c) | (truth == c)).sum())
+    present = union > 0
+    iou = float((intersection[present] / union[present]).mean()) if present.any() else 0.0
+    return Score(iou, float(np.mean(losses)))
+
+
+def train(
+    squares: Batch,
+    masks: npt.NDArray[np.uint8],
+    classes: int,
+    config: SurfaceConfig,
+    progress: Progress | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """Train on the squares and their class-index masks; the ONNX bytes and what it found.
+
+    Validation is held back within images with and without defects alike.
+    """
+    held = held_back((masks.reshape(len(masks), -1).max(1) > 0).astype(np.int64),
+                     config.validation_share, config.seed)
+    train_images, train_masks = squares[~held], masks[~held]
+    torch.manual_seed(config.seed)
+    network = SurfaceNetwork(config, classes)
+
+    def step_loss(chosen: npt.NDArray[np.int64], rng: np.random.Generator) -> torch.Tensor:
+        copies, copied_masks = training_copies(
+            train_images[chosen], rng, config.turns, train_masks[chosen]
+        )
+        assert copied_masks is not None
+        truth = torch.from_numpy(np.ascontiguousarray(copied_masks).astype(np.int64))
+        return _loss(network(copies), truth)
+
+    score, history = train_epochs(
+        network, len(train_images), step_loss,
+        lambda: _validate(network, squares[held], masks[held]), config, progress, "train",
+        "iou",
+    )
+    network.eval()
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "surface.onnx"
+        export_onnx(
+            _WithProbabilities(network),
+            torch.zeros(1, 3, BUILD_SIZE, BUILD_SIZE),
+            path,
+            "probabilities",
+            {"image": {0: "batch", 2: "height", 3: "width"},
+             "probabilities": {0: "batch", 2: "height", 3: "width"}},
+        )
+        onnx_bytes = path.read_bytes()
+    found = {
+        "validation_images": int(held.sum()),
+        "validation_iou": round(score.metric, 4),
+        "epochs": history,
+    }
+    return onnx_bytes, found

@@ -1,0 +1,243 @@
+"""Surface detection: marks defect pixels by class, trained from images with masks.
+
+Per image it adds its defect probability to the heatmap (0.5, the decision level,
+sits at half the maximum red, as the anomaly module's threshold does), puts a
+rectangle (``source.type`` ``SUPERVISED``) around every connected region of a class
+at or above the threshold with its class, area and peak probability, lists the
+classes found in ``surfaceClasses`` (as ``classNames`` entries, PEKAT's type), and
+sets ``result`` to False when it found a region of a class in ``nok_classes`` (every
+class, unless set).
+
+Like the other trained modules it refuses to judge an image far from its training
+images: a "cannot inspect" error and ``result`` False.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, overload
+
+from pydantic import Field
+
+from ..context import add_heatmap, record_error
+from ..errors import DatasetError, ModelFileError, ProjectError
+from ..evaluation.segmentation import (
+    SegmentationEvaluation,
+    SegmentationEvaluator,
+    SegmentationSet,
+    load_segmentation_set,
+)
+from ..imaging.io import read_image_file
+from ..imaging.regions import find_regions
+from ..imaging.render import as_bgr
+from ..models import storage
+from ..models.input_profile import InputChecks
+from ..models.surface import SurfaceConfig, SurfaceModel
+from ..results import ClassName, add_rectangles, region_rectangles
+from ..types import Context, Image
+from .base import (
+    ImagePreparation,
+    Mask,
+    ModuleEnv,
+    ModuleOptions,
+    Progress,
+    ProjectPath,
+    TrainableModule,
+    TrainingData,
+    TrainingSources,
+)
+from .classifier import PALETTE
+from .registry import module_type
+
+__all__ = ["SurfaceModule", "SurfaceOptions"]
+
+
+class SurfaceOptions(ModuleOptions):
+    type: Literal["surface@1"]
+    model: SurfaceConfig = Field(
+        default_factory=SurfaceConfig, description="How the model is built and trained."
+    )
+    data: ProjectPath = Field(
+        "data",
+        description="Folder in the project with images/ and masks/ (or the MVTec layout).",
+    )
+    threshold: float = Field(
+        0.5, gt=0, lt=1, description="Probability at which a pixel is marked as its class."
+    )
+    min_defect_area: int = Field(
+        0, ge=0, description="Regions smaller than this (pixels) are ignored."
+    )
+    nok_classes: list[str] | None = Field(
+        None, min_length=1, description="Classes that make the result NOK. Unset: every class."
+    )
+    input_checks: InputChecks = Field(
+        default_factory=InputChecks,
+        description="Images too far from the training images are not judged: error, "
+        "result false.",
+    )
+
+
+@module_type
+class SurfaceModule(TrainableModule):
+    """Surface detection: marks defect pixels by class, trained from images with masks."""
+
+    options_model = SurfaceOptions
+    options: SurfaceOptions
+    learns_from = TrainingData.MASKED_IMAGES
+
+    def __init__(self, options: SurfaceOptions, env: ModuleEnv, index: int) -> None:
+        super().__init__(options, env, index)
+        self.model: SurfaceModel | None = None
+
+    def problems(self) -> list[str]:
+        if not self.model_dir.exists():
+            return [self._untrained()]
+        try:
+            manifest = storage.read_manifest(self.model_dir, SurfaceModel.kind)
+        except ModelFileError as exc:
+            return [exc.message]
+        return self._unknown_classes(manifest.get("classes") or [])
+
+    def _unknown_classes(self, classes: list[str]) -> list[str]:
+        unknown = sorted(set(self.options.nok_classes or []) - set(classes))
+        if not unknown:
+            return []
+        return [
+            f"{self.place}: nok_classes {', '.join(unknown)} are not classes of the model "
+            f"({', '.join(classes)})"
+        ]
+
+    def open(self) -> None:
+        if not self.model_dir.exists():
+            raise ProjectError(self._untrained())
+        self.model = SurfaceModel.load(self.model_dir)
+        problems = self._unknown_classes(self.model.classes)
+        if problems:
+            raise ProjectError(problems[0])
+
+    def close(self) -> None:
+        self.model = None
+
+    def _untrained(self) -> str:
+        return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
+
+    @property
+    def _model(self) -> SurfaceModel:
+        if self.model is None:
+            raise ProjectError(f"surface module '{self.name}' is not open (no model loaded)")
+        return self.model
+
+    # ---- training and evaluation ---------------------------------------------------------
+
+    def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
+        """Learn from ``--data`` (images/ + masks/, or MVTec) or the options' folder."""
+        folder = sources.data or self.env.project_dir / self.options.data
+        try:
+            data = load_segmentation_set(folder)
+        except DatasetError as exc:
+            raise ProjectError(exc.message) from exc
+        pairs = _MaskedImages(data, self.preparation)
+        model = SurfaceModel.fit(pairs, data.classes, self.options.model, progress)
+        model.training["fingerprint"] = self.fingerprint([folder])
+        if self.preparation.skipped:
+            model.training["warnings"] = [
+                f"module '{self.name}' learnt from images as read: the Code module(s) "
+                f"{', '.join(self.preparation.skipped)} before it are not run in training"
+            ]
+        model.save(self.model_dir)
+        self.model = model
+        return dict(model.training)
+
+    def training_options(self) -> dict[str, Any]:
+        # threshold, area and classes act on the probabilities; the model depends on these.
+        return self.options.model_dump(mode="json", include={"model"})
+
+    def evaluate(
+        self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
+    ) -> SegmentationEvaluation:
+        data = load_segmentation_set(dataset)
+        if list(data.classes) != self._model.classes:
+            raise DatasetError(
+                f"{dataset}: classes {', '.join(data.classes)} differ from the model's "
+                f"({', '.join(self._model.classes)})"
+            )
+        evaluator = SegmentationEvaluator(data)
+        for done, sample in enumerate(data.samples, 1):
+            raw = read_image_file(sample.image)
+            truth = sample.read_mask(raw.shape[:2], len(data.classes))
+            image, prepared_truth = self.preparation(raw, truth)
+            assert prepared_truth is not None  # preparation keeps a mask it was given
+            started = time.perf_counter()
+            marked = SurfaceModel.class_mask(
+                self._model.predict(as_bgr(image)), self.options.threshold
+            )
+            ms = (time.perf_counter() - started) * 1000
+            evaluator.add(marked, prepared_truth, ms)
+            if progress:
+                progress(done, len(data.samples), "eval")
+        return evaluator.result
+
+    # ---- inspection ------------------------------------------------------------------------
+
+    def run(self, context: Context) -> None:
+        image: Image = context["image"]
+        problems = self._model.check_input(image, self.options.input_checks)
+        if problems:
+            message = "; ".join(problems)
+            record_error(context, f"surface module '{self.name}': cannot inspect: {message}")
+            context["result"] = False
+            return
+        prediction = self._model.predict(image)
+        threshold = self.options.threshold
+        heat = prediction.probabilities.max(axis=2)
+        # the decision level at half the maximum red, as every module's threshold
+        add_heatmap(context, (heat * (0.5 / threshold)).clip(0.0, 1.0))
+        marked = SurfaceModel.class_mask(prediction, threshold)
+        found: list[ClassName] = []
+        for index, name in enumerate(prediction.classes):
+            probability = prediction.probabilities[:, :, index] * (marked == index + 1)
+            regions = find_regions(probability, threshold, self.options.min_defect_area)
+            if not regions:
+                continue
+            colour = PALETTE[(index + 1) % len(PALETTE)]
+            found.append(ClassName(name, regions[0].peak, colour, index + 1))
+            add_rectangles(
+                context,
+                region_rectangles(regions, threshold, name, colour, self.module_id, "SUPERVISED"),
+            )
+        # PEKAT lists each class found once, as a classNames entry.
+        listed = {entry.get("label") for entry in context["surfaceClasses"]}
+        context["surfaceClasses"] += [c.as_context() for c in found if c.label not in listed]
+        nok_classes = self.options.nok_classes
+        if any(nok_classes is None or c.label in nok_classes for c in found):
+            context["result"] = False
+
+
+class _MaskedImages(Sequence[tuple[Image, Mask]]):
+    """A dataset's images with their class masks, read one at a time and prepared as the
+    flow prepares images before this module (masks follow the same geometry)."""
+
+    def __init__(self, data: SegmentationSet, preparation: ImagePreparation) -> None:
+        self.data = data
+        self.preparation = preparation
+
+    def __len__(self) -> int:
+        return len(self.data.samples)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Image, Mask]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[Image, Mask]]: ...
+
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[Image, Mask] | Sequence[tuple[Image, Mask]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        sample = self.data.samples[index]
+        raw = read_image_file(sample.image)
+        image, mask = self.preparation(raw, sample.read_mask(raw.shape[:2], len(self.data.classes)))
+        assert mask is not None  # preparation keeps a mask it was given
+        return as_bgr(image), mask
