@@ -1,0 +1,89 @@
+"""Train and evaluate a classifier project on one dev set through the command line.
+
+The set is a folder with train/<class>/ and val/<class>/ (bench/classifier/sets.py
+builds them). A fresh project from ``inspekt init --template classifier`` is trained
+with ``inspekt train --data SET/train`` and measured with ``inspekt eval SET/val
+--json``, as a user would run them. Beside the result: training wall time, peak RSS
+of those commands, the model's size, what training chose (head or fine-tune), and the
+p50 of the same network run by torch eager at the same size (the reference).
+
+    python bench/classifier/evaluate.py bench/out/classifier/neu_cls
+    python bench/classifier/evaluate.py bench/out/classifier/hazelnut --set training=head
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cli_project import emit, parse_options, train_and_eval  # noqa: E402
+
+#: Images timed for the torch eager reference.
+REFERENCE_RUNS = 30
+
+
+def torch_eager_p50(model_dir: Path) -> float:
+    """p50 ms of the same network, untrained head, in torch eager at the model's size."""
+    import torch
+
+    from inspekt.models.classifier import ClassifierConfig
+    from inspekt.models.classifier._network import ClassifierNetwork
+
+    manifest = json.loads((model_dir / "model.json").read_text())
+    config = ClassifierConfig.model_validate(manifest["config"])
+    network = ClassifierNetwork(config, len(manifest["classes"])).eval()
+    size = int(config.input_size or 0)
+    image = torch.rand(1, 3, size, size) * 255
+    times = []
+    with torch.no_grad():
+        for _ in range(REFERENCE_RUNS):
+            started = time.perf_counter()
+            torch.softmax(network(image), dim=1)
+            times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times[5:]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="folder with train/<class>/ and val/<class>/")
+    parser.add_argument("--set", action="append", default=[], help="model option key=value")
+    parser.add_argument("--out", type=Path, help="append the JSON result to this file")
+    args = parser.parse_args()
+    options = parse_options(args.set)
+    with tempfile.TemporaryDirectory() as scratch:
+        run = train_and_eval(
+            Path(scratch) / "project", "classifier", options, args.root / "train",
+            args.root / "val",
+        )
+        training = run.training
+        emit(
+            {
+                "dataset": args.root.name,
+                "options": options,
+                "accuracy": run.result["accuracy"],
+                "macro_f1": run.result["macro_f1"],
+                "n_images": run.result["n_images"],
+                "ms_per_image_p50": round(run.result["ms_per_image_p50"], 2),
+                "torch_eager_p50": round(torch_eager_p50(run.model_dir), 2),
+                "train_s": run.train_s,
+                "peak_rss_mb": run.peak_rss_mb,
+                "model_mb": run.model_mb,
+                "chosen": training["chosen"],
+                "head_validation_accuracy": training["head_validation_accuracy"],
+                "validation_accuracy": training["validation_accuracy"],
+                "epochs": len(training["epochs"]),
+                "input_size": run.manifest["config"]["input_size"],
+            },
+            args.out,
+        )
+
+
+if __name__ == "__main__":
+    main()
