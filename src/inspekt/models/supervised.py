@@ -21,6 +21,7 @@ from .training_options import TrainingOptions
 __all__ = [
     "Score",
     "as_tensor",
+    "batch_for",
     "epochs_for",
     "held_back",
     "train_epochs",
@@ -32,6 +33,11 @@ TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 300, 4, 30
 #: Brightness (gray levels) and contrast (factor) range of the training copies: lighting
 #: drifts on a line, and the answer must not depend on it.
 BRIGHTNESS, CONTRAST = 20.0, (0.8, 1.2)
+
+#: Most pixels in one training batch: back-propagation holds every layer's activations,
+#: about 1.7 GB per million pixels for these networks, so a batch of large images is
+#: made smaller to keep training within 2 GB.
+BATCH_PIXELS = 1 << 19
 
 #: (N, H, W, 3) RGB uint8 images at the network's size.
 Batch = npt.NDArray[np.uint8]
@@ -91,17 +97,23 @@ def training_copies(
     return as_tensor(relit.astype(np.uint8)), out_masks
 
 
-def epochs_for(options: TrainingOptions, images: int) -> int:
+def epochs_for(options: TrainingOptions, images: int, batch: int) -> int:
     """The epochs: as configured, or enough for about TARGET_STEPS batches."""
     if options.epochs is not None:
         return options.epochs
-    batches = max(1, images // options.batch_size)
+    batches = max(1, images // batch)
     return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / batches)))
+
+
+def batch_for(options: TrainingOptions, images: int, image_pixels: int) -> int:
+    """Images per step: as configured, fewer for large images (BATCH_PIXELS), at least 2."""
+    return max(2, min(options.batch_size, images, BATCH_PIXELS // max(1, image_pixels)))
 
 
 def train_epochs(
     network: torch.nn.Module,
     images: int,
+    image_pixels: int,
     step_loss: Callable[[npt.NDArray[np.int64], np.random.Generator], torch.Tensor],
     validate: Callable[[], Score],
     options: TrainingOptions,
@@ -111,13 +123,14 @@ def train_epochs(
 ) -> tuple[Score, list[dict[str, float]]]:
     """Train every layer with a one-cycle schedule; keep the epoch that validates best.
 
-    ``step_loss`` gives the loss of one batch (training image indices); ``validate``
+    ``images`` training images of ``image_pixels`` pixels each are drawn in batches
+    (:func:`batch_for`); ``step_loss`` gives the loss of one batch (their indices); ``validate``
     scores the network in eval mode. Returns the best epoch's score and every epoch's
     figures; the network is left with the best epoch's weights.
     """
     rng = np.random.default_rng(options.seed)
-    epochs = epochs_for(options, images)
-    batch = min(options.batch_size, images)
+    batch = batch_for(options, images, image_pixels)
+    epochs = epochs_for(options, images, batch)
     steps_per_epoch = max(1, images // batch)
     optimiser = torch.optim.AdamW(network.parameters(), lr=options.learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(

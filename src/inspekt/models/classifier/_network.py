@@ -173,6 +173,6 @@ def fine_tune(
         return functional.cross_entropy(network(copies), target, label_smoothing=0.1)
 
     return train_epochs(
-        network, len(split.train), step_loss,
+        network, len(split.train), split.train.shape[1] * split.train.shape[2], step_loss,
         lambda: evaluate(network, split.val, split.val_labels), config, report, "fine-tune",
     )

@@ -136,7 +136,7 @@ def train(
         return _loss(network(copies), truth)
 
     score, history = train_epochs(
-        network, len(train_images), step_loss,
+        network, len(train_images), squares.shape[1] * squares.shape[2], step_loss,
         lambda: _validate(network, squares[held], masks[held]), config, progress, "train",
         "iou",
     )
