@@ -14,11 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import torch
+from torch.nn import functional
 
 from ..types import Progress
+from .backbone import load_pretrained, tap_indices
 from .training_options import TrainingOptions
 
 __all__ = [
+    "FeaturePyramid",
     "Score",
     "as_tensor",
     "batch_for",
@@ -54,6 +57,51 @@ class Score:
         if other is None:
             return True
         return (self.metric, -self.loss) > (other.metric, -other.loss)
+
+
+class FeaturePyramid(torch.nn.Module):
+    """The pretrained trunk with an FPN-style top-down path: RGB 0..255 in, one map at
+    the finest level's stride out.
+
+    The levels (by stride) are brought to one width with 1x1 convolutions, summed from
+    the coarsest down (each upsampled to the next), and smoothed: fine levels say where,
+    coarse ones what.
+    """
+
+    def __init__(self, options: TrainingOptions, levels: tuple[int, ...], width: int) -> None:
+        super().__init__()
+        trunk = load_pretrained(options.backbone)
+        taps = tap_indices(trunk, levels)
+        self.taps = [taps[stride] for stride in levels]
+        self.stem = torch.nn.Sequential(trunk._conv_stem, trunk._bn0, trunk._swish)
+        self.blocks = torch.nn.ModuleList(trunk._blocks[: max(self.taps) + 1])
+        with torch.no_grad():
+            channels = [level.shape[1] for level in self._levels(torch.zeros(1, 3, 64, 64))]
+        self.lateral = torch.nn.ModuleList(torch.nn.Conv2d(c, width, 1) for c in channels)
+        self.smooth = torch.nn.Sequential(
+            torch.nn.Conv2d(width, width, 3, padding=1, bias=False),
+            torch.nn.BatchNorm2d(width),
+            torch.nn.ReLU(inplace=True),
+        )
+
+    def _levels(self, image: torch.Tensor) -> list[torch.Tensor]:
+        x = self.stem((image - 127.0) / 128.0)
+        levels = []
+        for index, block in enumerate(self.blocks):
+            x = block(x)
+            if index in self.taps:
+                levels.append(x)
+        return levels
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        levels = self._levels(image)
+        joined = self.lateral[-1](levels[-1])
+        for level, lateral in zip(levels[-2::-1], list(self.lateral)[-2::-1], strict=True):
+            joined = functional.interpolate(
+                joined, size=level.shape[-2:], mode="bilinear", align_corners=False
+            ) + lateral(level)
+        smoothed: torch.Tensor = self.smooth(joined)
+        return smoothed
 
 
 def held_back(strata: npt.NDArray[np.int64], share: float, seed: int) -> npt.NDArray[np.bool_]:

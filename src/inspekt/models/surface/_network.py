@@ -19,8 +19,16 @@ import torch
 from torch.nn import functional
 
 from ...types import Progress
-from ..backbone import BUILD_SIZE, export_onnx, load_pretrained, tap_indices
-from ..supervised import Batch, Score, as_tensor, held_back, train_epochs, training_copies
+from ..backbone import BUILD_SIZE, export_onnx
+from ..supervised import (
+    Batch,
+    FeaturePyramid,
+    Score,
+    as_tensor,
+    held_back,
+    train_epochs,
+    training_copies,
+)
 from ._config import SurfaceConfig
 
 #: Backbone levels the decoder joins, by stride.
@@ -34,39 +42,11 @@ class SurfaceNetwork(torch.nn.Module):
 
     def __init__(self, config: SurfaceConfig, classes: int) -> None:
         super().__init__()
-        trunk = load_pretrained(config.backbone)
-        taps = tap_indices(trunk, LEVELS)
-        self.taps = [taps[stride] for stride in LEVELS]
-        self.stem = torch.nn.Sequential(trunk._conv_stem, trunk._bn0, trunk._swish)
-        self.blocks = torch.nn.ModuleList(trunk._blocks[: max(self.taps) + 1])
-        width = config.decoder_channels
-        with torch.no_grad():
-            channels = [level.shape[1] for level in self._levels(torch.zeros(1, 3, 64, 64))]
-        self.lateral = torch.nn.ModuleList(torch.nn.Conv2d(c, width, 1) for c in channels)
-        self.smooth = torch.nn.Sequential(
-            torch.nn.Conv2d(width, width, 3, padding=1, bias=False),
-            torch.nn.BatchNorm2d(width),
-            torch.nn.ReLU(inplace=True),
-        )
-        self.classify = torch.nn.Conv2d(width, classes + 1, 1)
-
-    def _levels(self, image: torch.Tensor) -> list[torch.Tensor]:
-        x = self.stem((image - 127.0) / 128.0)
-        levels = []
-        for index, block in enumerate(self.blocks):
-            x = block(x)
-            if index in self.taps:
-                levels.append(x)
-        return levels
+        self.pyramid = FeaturePyramid(config, LEVELS, config.decoder_channels)
+        self.classify = torch.nn.Conv2d(config.decoder_channels, classes + 1, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        levels = self._levels(image)
-        joined = self.lateral[-1](levels[-1])
-        for level, lateral in zip(levels[-2::-1], list(self.lateral)[-2::-1], strict=True):
-            joined = functional.interpolate(
-                joined, size=level.shape[-2:], mode="bilinear", align_corners=False
-            ) + lateral(level)
-        logits = self.classify(self.smooth(joined))
+        logits = self.classify(self.pyramid(image))
         return functional.interpolate(
             logits, size=image.shape[-2:], mode="bilinear", align_corners=False
         )
