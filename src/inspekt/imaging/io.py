@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast, overload
+from typing import Any, TypeVar, cast, overload
 
 import cv2
 import numpy as np
@@ -25,6 +25,7 @@ from ..types import Image
 __all__ = [
     "ImageFiles",
     "ImageLimits",
+    "ReadOnDemand",
     "decode_image",
     "encode_png",
     "image_from_raw",
@@ -33,6 +34,8 @@ __all__ = [
     "probe_size",
     "read_image_file",
 ]
+
+T = TypeVar("T")
 
 _SHM_DIR = Path("/dev/shm")
 _SHM_NAME = re.compile(r"^/?[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")
@@ -195,31 +198,42 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
-class ImageFiles(Sequence[Image]):
-    """Image files as a sequence that reads (and transforms) an image only when indexed.
+class ReadOnDemand(Sequence[T]):
+    """Items read only when indexed: ``read(source)`` for each of the sources.
 
-    Training takes its images through this, so a set of thousands of images costs the
+    Training takes its data through this, so a set of thousands of images costs the
     memory of one image at a time rather than of all of them.
     """
+
+    def __init__(self, sources: Sequence[Any], read: Callable[[Any], T]) -> None:
+        self.sources = list(sources)
+        self._read = read
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> ReadOnDemand[T]: ...
+    def __getitem__(self, index: int | slice) -> T | ReadOnDemand[T]:
+        if isinstance(index, slice):
+            return ReadOnDemand(self.sources[index], self._read)
+        return self._read(self.sources[index])
+
+
+class ImageFiles(ReadOnDemand[Image]):
+    """Image files, each read (and transformed) only when indexed."""
 
     def __init__(
         self, paths: Sequence[Path], transform: Callable[[Image], Image] | None = None
     ) -> None:
+        def read(path: Path) -> Image:
+            image = read_image_file(path)
+            return image if transform is None else transform(image)
+
+        super().__init__(paths, read)
         self.paths = list(paths)
-        self._transform = transform
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    @overload
-    def __getitem__(self, index: int) -> Image: ...
-    @overload
-    def __getitem__(self, index: slice) -> ImageFiles: ...
-    def __getitem__(self, index: int | slice) -> Image | ImageFiles:
-        if isinstance(index, slice):
-            return ImageFiles(self.paths[index], self._transform)
-        image = read_image_file(self.paths[index])
-        return image if self._transform is None else self._transform(image)
 
 
 def encode_png(image: Image, compression: int = 1) -> bytes:

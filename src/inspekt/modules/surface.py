@@ -15,9 +15,9 @@ images: a "cannot inspect" error and ``result`` False.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -26,10 +26,11 @@ from ..errors import DatasetError, ModelFileError, ProjectError
 from ..evaluation.segmentation import (
     SegmentationEvaluation,
     SegmentationEvaluator,
+    SegmentationSample,
     SegmentationSet,
     load_segmentation_set,
 )
-from ..imaging.io import read_image_file
+from ..imaging.io import ReadOnDemand, read_image_file
 from ..imaging.regions import find_regions
 from ..imaging.render import as_bgr
 from ..models import storage
@@ -38,7 +39,6 @@ from ..models.surface import SurfaceConfig, SurfaceModel
 from ..results import ClassName, add_rectangles, region_rectangles
 from ..types import Context, Image
 from .base import (
-    ImagePreparation,
     Mask,
     ModuleEnv,
     ModuleOptions,
@@ -138,7 +138,7 @@ class SurfaceModule(TrainableModule):
             data = load_segmentation_set(folder)
         except DatasetError as exc:
             raise ProjectError(exc.message) from exc
-        pairs = _MaskedImages(data, self.preparation)
+        pairs = ReadOnDemand(data.samples, self._prepared_pair(data))
         model = SurfaceModel.fit(pairs, data.classes, self.options.model, progress)
         model.training["fingerprint"] = self.fingerprint([folder])
         if self.preparation.skipped:
@@ -149,6 +149,21 @@ class SurfaceModule(TrainableModule):
         model.save(self.model_dir)
         self.model = model
         return dict(model.training)
+
+    def _prepared_pair(
+        self, data: SegmentationSet
+    ) -> Callable[[SegmentationSample], tuple[Image, Mask]]:
+        """Reads a sample's image and class mask, prepared as the flow prepares images
+        before this module (masks follow the same geometry)."""
+
+        def read(sample: SegmentationSample) -> tuple[Image, Mask]:
+            raw = read_image_file(sample.image)
+            truth = sample.read_mask(raw.shape[:2], len(data.classes))
+            image, mask = self.preparation(raw, truth)
+            assert mask is not None  # preparation keeps a mask it was given
+            return as_bgr(image), mask
+
+        return read
 
     def training_options(self) -> dict[str, Any]:
         # threshold, area and classes act on the probabilities; the model depends on these.
@@ -213,31 +228,3 @@ class SurfaceModule(TrainableModule):
         nok_classes = self.options.nok_classes
         if any(nok_classes is None or c.label in nok_classes for c in found):
             context["result"] = False
-
-
-class _MaskedImages(Sequence[tuple[Image, Mask]]):
-    """A dataset's images with their class masks, read one at a time and prepared as the
-    flow prepares images before this module (masks follow the same geometry)."""
-
-    def __init__(self, data: SegmentationSet, preparation: ImagePreparation) -> None:
-        self.data = data
-        self.preparation = preparation
-
-    def __len__(self) -> int:
-        return len(self.data.samples)
-
-    @overload
-    def __getitem__(self, index: int) -> tuple[Image, Mask]: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[tuple[Image, Mask]]: ...
-
-    def __getitem__(
-        self, index: int | slice
-    ) -> tuple[Image, Mask] | Sequence[tuple[Image, Mask]]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        sample = self.data.samples[index]
-        raw = read_image_file(sample.image)
-        image, mask = self.preparation(raw, sample.read_mask(raw.shape[:2], len(self.data.classes)))
-        assert mask is not None  # preparation keeps a mask it was given
-        return as_bgr(image), mask
