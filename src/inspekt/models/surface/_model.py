@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ...errors import ModelFileError, TrainingError
-from ...imaging.render import as_rgb
+from ...errors import TrainingError
 from ...types import Image, Progress
 from .. import storage
 from ..input_profile import (
     SIZE_SAMPLE,
-    InputChecks,
     InputProfile,
     InputStats,
-    check_input,
     input_stats,
     typical_side,
 )
-from ..onnx import open_session
+from ..network_model import NetworkModel, network_input
 from ._config import SurfaceConfig
 
 KIND = "inspekt.surface.efficientnet-fpn"
@@ -42,50 +38,15 @@ class SurfacePrediction(NamedTuple):
     classes: list[str]
 
 
-def network_input(image: Image, size: int) -> npt.NDArray[np.uint8]:
-    """Any uint8 image as the (S, S, 3) RGB square the network takes."""
-    rgb = as_rgb(image)
-    shrinking = rgb.shape[0] * rgb.shape[1] > size * size
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return np.asarray(cv2.resize(rgb, (size, size), interpolation=interpolation), np.uint8)
-
-
-class SurfaceModel:
+class SurfaceModel(NetworkModel[SurfaceConfig]):
     """A pretrained network with a decoder, trained to mark defect pixels by class."""
 
     kind = KIND
-
-    def __init__(
-        self,
-        config: SurfaceConfig,
-        classes: Sequence[str],
-        network_onnx: bytes,
-        input_profile: InputProfile,
-        training: dict[str, Any] | None = None,
-    ) -> None:
-        if config.input_size is None:
-            raise TrainingError("a surface model needs its input size")
-        self.config = config
-        self.classes = list(classes)
-        self.input_profile = input_profile
-        self.training = training or {}
-        self._network_onnx = network_onnx
-        self._session = open_session(network_onnx)
-
-    @property
-    def input_size(self) -> int:
-        assert self.config.input_size is not None  # checked in __init__
-        return self.config.input_size
-
-    def check_input(self, image: npt.NDArray[Any], checks: InputChecks | None = None) -> list[str]:
-        """Why ``image`` is too far from the training images to be judged; empty if not."""
-        return check_input(image, self.input_profile, checks)
+    config_type = SurfaceConfig
 
     def predict(self, image: Image) -> SurfacePrediction:
         """Defect-class probabilities of every pixel of one uint8 image of any size."""
-        square = network_input(image, self.input_size)
-        batch = np.ascontiguousarray(square.transpose(2, 0, 1)[np.newaxis], np.float32)
-        (probabilities,) = self._session.run(None, {"image": batch})
+        (probabilities,) = self.run_network(image)
         defects = np.ascontiguousarray(probabilities[0, 1:].transpose(1, 2, 0))
         height, width = image.shape[:2]
         resized = cv2.resize(defects, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -145,39 +106,6 @@ class SurfaceModel:
             **storage.provenance(("inspekt", "numpy", "onnxruntime", "torch", "onnx")),
         }
         return cls(config, classes, network_onnx, InputProfile.from_stats(stats), training)
-
-    # ---- save / load ---------------------------------------------------------------------
-
-    def save(self, directory: str | Path) -> None:
-        """Write the model atomically: a killed save leaves the previous model loadable."""
-        manifest = {
-            "kind": KIND,
-            "config": self.config.model_dump(mode="json"),
-            "classes": self.classes,
-            "input_profile": self.input_profile.as_json(),
-        }
-        payloads = {"network": (".onnx", self._network_onnx)}
-        storage.save_model(Path(directory), payloads, manifest, self.training)
-
-    @classmethod
-    def load(cls, directory: str | Path) -> SurfaceModel:
-        """Load a saved model; needs onnxruntime and numpy only (no torch)."""
-        directory = Path(directory)
-        manifest = storage.read_manifest(directory, KIND)
-        where = directory / storage.MANIFEST
-        try:
-            config = SurfaceConfig.model_validate(manifest["config"])
-            classes = [str(name) for name in manifest["classes"]]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{where}: invalid config or classes ({error})") from error
-        if config.input_size is None or not classes:
-            raise ModelFileError(f"{where}: needs an input size and one or more classes")
-        profile = InputProfile.from_json(manifest.get("input_profile"), where)
-        onnx_path, network_onnx = storage.read_payload(directory, manifest, "network")
-        try:
-            return cls(config, classes, network_onnx, profile, storage.read_training(directory))
-        except Exception as error:  # onnxruntime has its own classes (InvalidProtobuf, Fail...)
-            raise ModelFileError(f"{onnx_path}: not a loadable ONNX model ({error})") from error
 
 
 def _read(
