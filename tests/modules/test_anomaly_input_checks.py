@@ -185,7 +185,7 @@ def test_inspect_and_so_eval_still_score_every_image(trained: Path) -> None:
     module.open()
     try:
         black = np.zeros((512, 512, 3), np.uint8)
-        assert module.input_problems(black)
+        assert module.model is not None and module.model.check_input(black)
         finding = module.inspect(black)
         assert np.isfinite(finding.score) and finding.threshold == 0.5
     finally:

@@ -27,24 +27,23 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from ..context import add_heatmap, record_error
-from ..errors import ModelFileError, ProjectError
+from ..context import add_heatmap
+from ..errors import ProjectError
 from ..evaluation.anomaly import AnomalyEvaluation, AnomalyEvaluator, load_anomaly_dataset
 from ..evaluation.dataset import read_mask as read_ground_truth
 from ..imaging.io import ImageFiles, list_images, read_image_file
 from ..imaging.regions import Rect, Region, find_regions, masked, read_mask, roi_view
 from ..imaging.render import as_bgr
-from ..models import storage
 from ..models.anomaly import AnomalyConfig, AnomalyModel
 from ..models.input_profile import InputChecks
 from ..results import add_rectangles, region_rectangles
 from ..types import Context, HeatMap, Image
+from ._trained import ModelModule
 from .base import (
     ModuleEnv,
     ModuleOptions,
     Progress,
     ProjectPath,
-    TrainableModule,
     TrainingData,
     TrainingSources,
 )
@@ -107,37 +106,17 @@ class AnomalyOptions(ModuleOptions):
 
 
 @module_type
-class AnomalyModule(TrainableModule):
+class AnomalyModule(ModelModule[AnomalyModel]):
     """Anomaly Detector: learns what good parts look like and flags anything else."""
 
     options_model = AnomalyOptions
     options: AnomalyOptions
+    model_type = AnomalyModel
     learns_from = TrainingData.GOOD_IMAGES
 
     def __init__(self, options: AnomalyOptions, env: ModuleEnv, index: int) -> None:
         super().__init__(options, env, index)
         self.mask = read_mask(env.project_dir / options.mask) if options.mask else None
-        self.model: AnomalyModel | None = None
-
-    def problems(self) -> list[str]:
-        if not self.model_dir.exists():
-            return [self._untrained()]
-        try:
-            storage.read_manifest(self.model_dir, AnomalyModel.kind)
-        except ModelFileError as exc:
-            return [exc.message]
-        return []
-
-    def open(self) -> None:
-        if not self.model_dir.exists():
-            raise ProjectError(self._untrained())
-        self.model = AnomalyModel.load(self.model_dir)
-
-    def close(self) -> None:
-        self.model = None
-
-    def _untrained(self) -> str:
-        return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
 
     @property
     def threshold(self) -> float:
@@ -145,12 +124,6 @@ class AnomalyModule(TrainableModule):
         if base is None:
             base = self._model.threshold
         return base / self.options.sensitivity
-
-    @property
-    def _model(self) -> AnomalyModel:
-        if self.model is None:
-            raise ProjectError(f"anomaly module '{self.name}' is not open (no model loaded)")
-        return self.model
 
     # ---- training and evaluation ---------------------------------------------------------
 
@@ -246,17 +219,9 @@ class AnomalyModule(TrainableModule):
         nok = bool(regions) if self.options.min_defect_area else score >= threshold
         return AnomalyFinding(score, threshold, heat, regions, nok)
 
-    def input_problems(self, image: Image) -> list[str]:
-        """Why ``image`` (the part the model would see) cannot be judged; empty when it can."""
-        view = roi_view(image, self.options.roi)
-        return self._model.check_input(view, self.options.input_checks)
-
     def run(self, context: Context) -> None:
-        problems = self.input_problems(context["image"])
-        if problems:
-            message = "; ".join(problems)
-            record_error(context, f"anomaly module '{self.name}': cannot inspect: {message}")
-            context["result"] = False
+        view = roi_view(context["image"], self.options.roi)
+        if self.refused(context, view, self.options.input_checks):
             return
         finding = self.inspect(context["image"], context.get("mask"))
         add_heatmap(context, np.clip(finding.heat / (2 * finding.threshold), 0.0, 1.0))

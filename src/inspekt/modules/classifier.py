@@ -21,8 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..context import record_error
-from ..errors import DatasetError, ModelFileError, ProjectError
+from ..errors import DatasetError, ProjectError
 from ..evaluation.classification import (
     ClassificationEvaluation,
     ClassificationEvaluator,
@@ -31,17 +30,15 @@ from ..evaluation.classification import (
 from ..imaging.io import ImageFiles, read_image_file
 from ..imaging.regions import Rect, roi_view
 from ..imaging.render import as_bgr
-from ..models import storage
 from ..models.classifier import ClassifierConfig, ClassifierModel, ClassifierPrediction
 from ..models.input_profile import InputChecks
 from ..results import ClassName, Rectangle, add_rectangles
 from ..types import Context, Image
+from ._trained import ModelModule
 from .base import (
-    ModuleEnv,
     ModuleOptions,
     Progress,
     ProjectPath,
-    TrainableModule,
     TrainingData,
     TrainingSources,
 )
@@ -78,54 +75,14 @@ class ClassifierOptions(ModuleOptions):
 
 
 @module_type
-class ClassifierModule(TrainableModule):
+class ClassifierModule(ModelModule[ClassifierModel]):
     """Classifier: tells which class an image (or a region of it) belongs to."""
 
     options_model = ClassifierOptions
     options: ClassifierOptions
+    model_type = ClassifierModel
+    class_option = "ok_classes"
     learns_from = TrainingData.LABELLED_IMAGES
-
-    def __init__(self, options: ClassifierOptions, env: ModuleEnv, index: int) -> None:
-        super().__init__(options, env, index)
-        self.model: ClassifierModel | None = None
-
-    def problems(self) -> list[str]:
-        if not self.model_dir.exists():
-            return [self._untrained()]
-        try:
-            manifest = storage.read_manifest(self.model_dir, ClassifierModel.kind)
-        except ModelFileError as exc:
-            return [exc.message]
-        return self._unknown_ok_classes(manifest.get("classes") or [])
-
-    def _unknown_ok_classes(self, classes: list[str]) -> list[str]:
-        unknown = sorted(set(self.options.ok_classes or []) - set(classes))
-        if not unknown:
-            return []
-        return [
-            f"{self.place}: ok_classes {', '.join(unknown)} are not classes of the model "
-            f"({', '.join(classes)})"
-        ]
-
-    def open(self) -> None:
-        if not self.model_dir.exists():
-            raise ProjectError(self._untrained())
-        self.model = ClassifierModel.load(self.model_dir)
-        problems = self._unknown_ok_classes(self.model.classes)
-        if problems:
-            raise ProjectError(problems[0])
-
-    def close(self) -> None:
-        self.model = None
-
-    def _untrained(self) -> str:
-        return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
-
-    @property
-    def _model(self) -> ClassifierModel:
-        if self.model is None:
-            raise ProjectError(f"classifier module '{self.name}' is not open (no model loaded)")
-        return self.model
 
     # ---- training and evaluation ---------------------------------------------------------
 
@@ -187,11 +144,7 @@ class ClassifierModule(TrainableModule):
     def run(self, context: Context) -> None:
         image: Image = context["image"]
         view = roi_view(image, self.options.roi)
-        problems = self._model.check_input(view, self.options.input_checks)
-        if problems:
-            message = "; ".join(problems)
-            record_error(context, f"classifier module '{self.name}': cannot inspect: {message}")
-            context["result"] = False
+        if self.refused(context, view, self.options.input_checks):
             return
         prediction = self._model.predict(view)
         context.setdefault("classification", {})[self.name] = {

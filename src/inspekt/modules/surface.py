@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..context import add_heatmap, record_error
-from ..errors import DatasetError, ModelFileError, ProjectError
+from ..context import add_heatmap
+from ..errors import DatasetError, ProjectError
 from ..evaluation.segmentation import (
     SegmentationEvaluation,
     SegmentationEvaluator,
@@ -33,18 +33,16 @@ from ..evaluation.segmentation import (
 from ..imaging.io import ReadOnDemand, read_image_file
 from ..imaging.regions import find_regions
 from ..imaging.render import as_bgr
-from ..models import storage
 from ..models.input_profile import InputChecks
 from ..models.surface import SurfaceConfig, SurfaceModel
 from ..results import ClassName, add_rectangles, region_rectangles
 from ..types import Context, Image
+from ._trained import ModelModule
 from .base import (
     Mask,
-    ModuleEnv,
     ModuleOptions,
     Progress,
     ProjectPath,
-    TrainableModule,
     TrainingData,
     TrainingSources,
 )
@@ -80,54 +78,14 @@ class SurfaceOptions(ModuleOptions):
 
 
 @module_type
-class SurfaceModule(TrainableModule):
+class SurfaceModule(ModelModule[SurfaceModel]):
     """Surface detection: marks defect pixels by class, trained from images with masks."""
 
     options_model = SurfaceOptions
     options: SurfaceOptions
+    model_type = SurfaceModel
+    class_option = "nok_classes"
     learns_from = TrainingData.MASKED_IMAGES
-
-    def __init__(self, options: SurfaceOptions, env: ModuleEnv, index: int) -> None:
-        super().__init__(options, env, index)
-        self.model: SurfaceModel | None = None
-
-    def problems(self) -> list[str]:
-        if not self.model_dir.exists():
-            return [self._untrained()]
-        try:
-            manifest = storage.read_manifest(self.model_dir, SurfaceModel.kind)
-        except ModelFileError as exc:
-            return [exc.message]
-        return self._unknown_classes(manifest.get("classes") or [])
-
-    def _unknown_classes(self, classes: list[str]) -> list[str]:
-        unknown = sorted(set(self.options.nok_classes or []) - set(classes))
-        if not unknown:
-            return []
-        return [
-            f"{self.place}: nok_classes {', '.join(unknown)} are not classes of the model "
-            f"({', '.join(classes)})"
-        ]
-
-    def open(self) -> None:
-        if not self.model_dir.exists():
-            raise ProjectError(self._untrained())
-        self.model = SurfaceModel.load(self.model_dir)
-        problems = self._unknown_classes(self.model.classes)
-        if problems:
-            raise ProjectError(problems[0])
-
-    def close(self) -> None:
-        self.model = None
-
-    def _untrained(self) -> str:
-        return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
-
-    @property
-    def _model(self) -> SurfaceModel:
-        if self.model is None:
-            raise ProjectError(f"surface module '{self.name}' is not open (no model loaded)")
-        return self.model
 
     # ---- training and evaluation ---------------------------------------------------------
 
@@ -198,11 +156,7 @@ class SurfaceModule(TrainableModule):
 
     def run(self, context: Context) -> None:
         image: Image = context["image"]
-        problems = self._model.check_input(image, self.options.input_checks)
-        if problems:
-            message = "; ".join(problems)
-            record_error(context, f"surface module '{self.name}': cannot inspect: {message}")
-            context["result"] = False
+        if self.refused(context, image, self.options.input_checks):
             return
         prediction = self._model.predict(image)
         threshold = self.options.threshold

@@ -7,7 +7,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -44,7 +44,7 @@ class AnomalyModel:
     """A memory bank of pretrained patch features with a calibrated threshold."""
 
     #: The ``kind`` its saved folders carry in their manifest.
-    kind = KIND
+    kind: ClassVar[str] = KIND
 
     def __init__(
         self,

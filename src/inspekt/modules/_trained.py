@@ -1,0 +1,92 @@
+"""What every module with a trained network shares: loading its model folder, saying
+what is wrong with it, and refusing images it cannot judge."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from ..context import record_error
+from ..errors import ModelFileError, ProjectError
+from ..models import storage
+from ..models.input_profile import InputChecks
+from ..types import Context, Image
+from .base import ModuleEnv, ModuleOptions, TrainableModule
+
+
+class LoadableModel(Protocol):
+    kind: ClassVar[str]
+
+    def check_input(self, image: Any, checks: InputChecks | None = None) -> list[str]: ...
+
+
+Model = TypeVar("Model", bound=LoadableModel)
+
+
+class ModelModule(TrainableModule, Generic[Model]):
+    """A trainable module whose model lives in ``models/<name>/`` and is opened with it.
+
+    Subclasses set ``model_type`` and, when options name classes, ``class_option``.
+    """
+
+    model_type: ClassVar[Any]
+    #: The option that names classes of the model (checked against them), if any.
+    class_option: ClassVar[str | None] = None
+
+    def __init__(self, options: ModuleOptions, env: ModuleEnv, index: int) -> None:
+        super().__init__(options, env, index)
+        self.model: Model | None = None
+
+    def problems(self) -> list[str]:
+        if not self.model_dir.exists():
+            return [self._untrained()]
+        try:
+            manifest = storage.read_manifest(self.model_dir, self.model_type.kind)
+        except ModelFileError as exc:
+            return [exc.message]
+        return self._unknown_classes(manifest.get("classes") or [])
+
+    def _unknown_classes(self, classes: list[str]) -> list[str]:
+        if self.class_option is None:
+            return []
+        named = getattr(self.options, self.class_option) or []
+        unknown = sorted(set(named) - set(classes))
+        if not unknown:
+            return []
+        return [
+            f"{self.place}: {self.class_option} {', '.join(unknown)} are not classes of the "
+            f"model ({', '.join(classes)})"
+        ]
+
+    def open(self) -> None:
+        if not self.model_dir.exists():
+            raise ProjectError(self._untrained())
+        model: Model = self.model_type.load(self.model_dir)
+        # models without classes (anomaly) have no class option to check either
+        problems = self._unknown_classes(getattr(model, "classes", []))
+        if problems:
+            raise ProjectError(problems[0])
+        self.model = model
+
+    def close(self) -> None:
+        self.model = None
+
+    def _untrained(self) -> str:
+        return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"
+
+    @property
+    def _model(self) -> Model:
+        if self.model is None:
+            raise ProjectError(f"module '{self.name}' is not open (no model loaded)")
+        return self.model
+
+    def refused(self, context: Context, image: Image, checks: InputChecks) -> bool:
+        """True (with the error recorded and the result NOK) when the model cannot judge
+        ``image``: a part that was not inspected never passes."""
+        problems = self._model.check_input(image, checks)
+        if not problems:
+            return False
+        kind = self.type_id.split("@")[0]
+        message = "; ".join(problems)
+        record_error(context, f"{kind} module '{self.name}': cannot inspect: {message}")
+        context["result"] = False
+        return True
