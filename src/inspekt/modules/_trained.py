@@ -3,6 +3,7 @@ what is wrong with it, and refusing images it cannot judge."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from ..context import record_error
@@ -15,6 +16,9 @@ from .base import ModuleEnv, ModuleOptions, TrainableModule
 
 class LoadableModel(Protocol):
     kind: ClassVar[str]
+    training: dict[str, Any]
+
+    def save(self, directory: str | Path) -> None: ...
 
     def check_input(self, image: Any, checks: InputChecks | None = None) -> list[str]: ...
 
@@ -69,6 +73,23 @@ class ModelModule(TrainableModule, Generic[Model]):
 
     def close(self) -> None:
         self.model = None
+
+    def keep_trained(
+        self, model: Model, folders: list[Path], warnings: list[str]
+    ) -> dict[str, Any]:
+        """Record what the model was made from and what to warn about, save it atomically
+        and use it; returns its training metadata."""
+        model.training["fingerprint"] = self.fingerprint(folders)
+        if self.preparation.skipped:
+            warnings.append(
+                f"module '{self.name}' learnt from images as read: the Code module(s) "
+                f"{', '.join(self.preparation.skipped)} before it are not run in training"
+            )
+        if warnings:
+            model.training["warnings"] = warnings
+        model.save(self.model_dir)
+        self.model = model
+        return dict(model.training)
 
     def _untrained(self) -> str:
         return f"no trained model in {self.model_dir}: run `inspekt train {self.env.project_dir}`"

@@ -149,23 +149,13 @@ class AnomalyModule(ModelModule[AnomalyModel]):
             progress=progress,
         )
         folders = [good_dir] if defects_dir is None else [good_dir, defects_dir]
-        model.training["fingerprint"] = self.fingerprint(folders)
         warnings = []
         if len(good) < RECOMMENDED_GOOD_IMAGES:
             warnings.append(
                 f"module '{self.name}' learnt from {len(good)} good images; "
                 f"{RECOMMENDED_GOOD_IMAGES} or more cover a part's normal variation better"
             )
-        if self.preparation.skipped:
-            warnings.append(
-                f"module '{self.name}' learnt from images as read: the Code module(s) "
-                f"{', '.join(self.preparation.skipped)} before it are not run in training"
-            )
-        if warnings:
-            model.training["warnings"] = warnings
-        model.save(self.model_dir)
-        self.model = model
-        return dict(model.training)
+        return self.keep_trained(model, folders, warnings)
 
     def training_options(self) -> dict[str, Any]:
         # The threshold, sensitivity, labels and masks act on the map at run time;

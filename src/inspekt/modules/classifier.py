@@ -97,24 +97,13 @@ class ClassifierModule(ModelModule[ClassifierModel]):
         model = ClassifierModel.fit(
             images, data.labels, data.classes, self.options.model, progress
         )
-        model.training["fingerprint"] = self.fingerprint([folder])
-        per_class = model.training["per_class"]
         warnings = [
             f"module '{self.name}': class '{name}' has {count} images; "
             f"{RECOMMENDED_PER_CLASS} or more per class generalise better"
-            for name, count in per_class.items()
+            for name, count in model.training["per_class"].items()
             if count < RECOMMENDED_PER_CLASS
         ]
-        if self.preparation.skipped:
-            warnings.append(
-                f"module '{self.name}' learnt from images as read: the Code module(s) "
-                f"{', '.join(self.preparation.skipped)} before it are not run in training"
-            )
-        if warnings:
-            model.training["warnings"] = warnings
-        model.save(self.model_dir)
-        self.model = model
-        return dict(model.training)
+        return self.keep_trained(model, [folder], warnings)
 
     def training_options(self) -> dict[str, Any]:
         # ok_classes and the checks act on the answer; the model depends on these.

@@ -98,15 +98,7 @@ class SurfaceModule(ModelModule[SurfaceModel]):
             raise ProjectError(exc.message) from exc
         pairs = ReadOnDemand(data.samples, self._prepared_pair(data))
         model = SurfaceModel.fit(pairs, data.classes, self.options.model, progress)
-        model.training["fingerprint"] = self.fingerprint([folder])
-        if self.preparation.skipped:
-            model.training["warnings"] = [
-                f"module '{self.name}' learnt from images as read: the Code module(s) "
-                f"{', '.join(self.preparation.skipped)} before it are not run in training"
-            ]
-        model.save(self.model_dir)
-        self.model = model
-        return dict(model.training)
+        return self.keep_trained(model, [folder], [])
 
     def _prepared_pair(
         self, data: SegmentationSet
