@@ -322,6 +322,8 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
     out += _notes(results)
     out += _included_section("Start-up", STARTUP_RESULTS, "`python bench/startup.py`")
     out += _included_section("Anomaly detector", ANOMALY_RESULTS, "the `bench/anomaly/` scripts")
+    out += _included_section("Classifier", CLASSIFIER_RESULTS, "the `bench/classifier/` scripts")
+    out += _included_section("Surface detection", SURFACE_RESULTS, "the `bench/surface/` scripts")
     out += [
         "## Reproduce",
         "",
@@ -481,6 +483,8 @@ __all__ = ["markdown", "plot_concurrency", "plot_floor_hist", "plot_memory", "pl
 
 
 ANOMALY_RESULTS = Path(__file__).parent / "anomaly" / "RESULTS.md"
+CLASSIFIER_RESULTS = Path(__file__).parent / "classifier" / "RESULTS.md"
+SURFACE_RESULTS = Path(__file__).parent / "surface" / "RESULTS.md"
 STARTUP_RESULTS = Path(__file__).parent / "startup.md"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
