@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inspekt.evaluation.detection import Box
+
 Image = npt.NDArray[np.uint8]
 SIDE = 160
 
@@ -60,4 +62,27 @@ def surfaces_with_masks(
         damaged = with_defect(clean, rng, "pit" if number % 2 else "scratch")
         mask = (cv2.absdiff(damaged, clean) > 8).astype(np.uint8)
         pairs.append((damaged, mask))
+    return pairs
+
+
+def surfaces_with_boxes(rng: np.random.Generator, count: int) -> list[tuple[Image, list[Box]]]:
+    """Surfaces with one to three objects each, boxed: class 0 a bright square plate,
+    class 1 a dark round pit, 12 to 24 px across."""
+    pairs = []
+    for _ in range(count):
+        image = brushed_steel(rng)
+        boxes: list[Box] = []
+        for _ in range(int(rng.integers(1, 4))):
+            side = int(rng.integers(12, 25))
+            x, y = (int(v) for v in rng.integers(4, SIDE - side - 4, 2))
+            if any(b.x0 - side < x < b.x1 and b.y0 - side < y < b.y1 for b in boxes):
+                continue  # no overlaps: each object keeps its own centre
+            label = int(rng.integers(2))
+            if label == 0:
+                cv2.rectangle(image, (x, y), (x + side - 1, y + side - 1), 220, -1)
+            else:
+                centre = (x + side // 2, y + side // 2)
+                cv2.circle(image, centre, side // 2, 40, -1)
+            boxes.append(Box(label, float(x), float(y), float(x + side), float(y + side)))
+        pairs.append((image, boxes))
     return pairs

@@ -50,6 +50,15 @@ per line). Images without a defect need an all-black mask. Then:
     inspekt serve .
 """
 
+_DETECTOR_README = """Put images in data/images/ and, for each, a YOLO label file of the same name
+in data/labels/ (one line per object: class cx cy w h, normalised to 0..1; an
+image with no object needs no file), and the class names one per line in
+data/classes.txt. A COCO data/annotations.json works too. Then:
+
+    inspekt train .
+    inspekt serve .
+"""
+
 # `inspekt serve --secure` stores the project's api key in .inspekt/
 # (server.API_KEY_FILE): it must never reach a repository with the project.
 _GITIGNORE = """# inspekt's local state: the api key stored by `inspekt serve --secure`
@@ -65,6 +74,7 @@ _FLOWS: dict[str, str] = {
         "    ok_classes: [good]\n"
     ),
     "surface": "flow:\n  - type: surface\n    name: surface\n    data: data\n",
+    "detector": "flow:\n  - type: detector\n    name: detector\n    data: data\n",
 }
 _EXTRA_FILES: dict[str, dict[str, str]] = {
     "code": {"main.py": _CODE_MAIN},
@@ -78,6 +88,11 @@ _EXTRA_FILES: dict[str, dict[str, str]] = {
         "data/README.txt": _SURFACE_README,
         "data/images/.keep": "",
         "data/masks/.keep": "",
+    },
+    "detector": {
+        "data/README.txt": _DETECTOR_README,
+        "data/images/.keep": "",
+        "data/labels/.keep": "",
     },
 }
 

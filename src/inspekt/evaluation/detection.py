@@ -36,6 +36,7 @@ __all__ = [
     "DetectionSample",
     "DetectionSet",
     "average_precision",
+    "box_iou",
     "load_detection_set",
 ]
 

@@ -70,6 +70,7 @@ def export_onnx(
     path: Path,
     output: str,
     dynamic_axes: dict[str, dict[int, str]] | None = None,
+    extra_outputs: tuple[str, ...] = (),
 ) -> None:
     """Write ``module`` (one input, ``image``) as ONNX with the classic exporter.
 
@@ -86,7 +87,7 @@ def export_onnx(
             (example,),
             str(path),
             input_names=["image"],
-            output_names=[output],
+            output_names=[output, *extra_outputs],
             dynamic_axes=dynamic_axes,
             opset_version=17,
             dynamo=False,

@@ -145,12 +145,14 @@ def training_copies(
     return as_tensor(relit.astype(np.uint8)), out_masks
 
 
-def epochs_for(options: TrainingOptions, images: int, batch: int) -> int:
-    """The epochs: as configured, or enough for about TARGET_STEPS batches."""
+def epochs_for(
+    options: TrainingOptions, images: int, batch: int, target_steps: int = TARGET_STEPS
+) -> int:
+    """The epochs: as configured, or enough for about ``target_steps`` batches."""
     if options.epochs is not None:
         return options.epochs
     batches = max(1, images // batch)
-    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / batches)))
+    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(target_steps / batches)))
 
 
 def batch_for(options: TrainingOptions, images: int, image_pixels: int) -> int:
@@ -168,6 +170,7 @@ def train_epochs(
     report: Progress | None = None,
     stage: str = "train",
     metric: str = "accuracy",
+    target_steps: int = TARGET_STEPS,
 ) -> tuple[Score, list[dict[str, float]]]:
     """Train every layer with a one-cycle schedule; keep the epoch that validates best.
 
@@ -178,7 +181,7 @@ def train_epochs(
     """
     rng = np.random.default_rng(options.seed)
     batch = batch_for(options, images, image_pixels)
-    epochs = epochs_for(options, images, batch)
+    epochs = epochs_for(options, images, batch, target_steps)
     steps_per_epoch = max(1, images // batch)
     optimiser = torch.optim.AdamW(network.parameters(), lr=options.learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
