@@ -3,15 +3,31 @@ what is wrong with it, and refusing images it cannot judge."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from pydantic import Field
+
 from ..context import record_error
-from ..errors import ModelFileError, ProjectError
+from ..errors import DatasetError, ModelFileError, ProjectError
 from ..models import storage
 from ..models.input_profile import InputChecks
 from ..types import Context, Image
-from .base import ModuleEnv, ModuleOptions, TrainableModule
+from .base import ModuleEnv, ModuleOptions, TrainableModule, TrainingSources
+
+
+class FindingOptions(ModuleOptions):
+    """Options of modules that report findings of a trained model's classes."""
+
+    nok_classes: list[str] | None = Field(
+        None, min_length=1, description="Classes that make the result NOK. Unset: every class."
+    )
+    input_checks: InputChecks = Field(
+        default_factory=InputChecks,
+        description="Images too far from the training images (size, aspect, lighting, "
+        "degenerate frames, format) are not judged: error, result false.",
+    )
 
 
 class LoadableModel(Protocol):
@@ -24,6 +40,7 @@ class LoadableModel(Protocol):
 
 
 Model = TypeVar("Model", bound=LoadableModel)
+Data = TypeVar("Data")
 
 
 class ModelModule(TrainableModule, Generic[Model]):
@@ -73,6 +90,18 @@ class ModelModule(TrainableModule, Generic[Model]):
 
     def close(self) -> None:
         self.model = None
+
+    def training_data(
+        self, sources: TrainingSources, folder: str, read: Callable[[Path], Data]
+    ) -> tuple[Path, Data]:
+        """The folder to learn from (``--data``, else the option's folder in the project)
+        and what ``read`` makes of it; a folder it refuses stops training with its
+        reason."""
+        chosen = sources.data or self.env.project_dir / folder
+        try:
+            return chosen, read(chosen)
+        except DatasetError as exc:
+            raise ProjectError(exc.message) from exc
 
     def keep_trained(
         self, model: Model, folders: list[Path], warnings: list[str]

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..errors import DatasetError, ProjectError
 from ..evaluation.classification import (
     ClassificationEvaluation,
     ClassificationEvaluator,
@@ -88,11 +87,7 @@ class ClassifierModule(ModelModule[ClassifierModel]):
 
     def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
         """Learn from ``--data`` (a folder per class) or the options' folder."""
-        folder = sources.data or self.env.project_dir / self.options.images
-        try:
-            data = load_class_folders(folder)
-        except DatasetError as exc:
-            raise ProjectError(exc.message) from exc
+        folder, data = self.training_data(sources, self.options.images, load_class_folders)
         images = ImageFiles(list(data.paths), self._model_input)
         model = ClassifierModel.fit(
             images, data.labels, data.classes, self.options.model, progress

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..errors import DatasetError, ProjectError
+from ..errors import DatasetError
 from ..evaluation.detection import (
     Box,
     DetectionEvaluation,
@@ -29,12 +29,10 @@ from ..evaluation.detection import (
 from ..imaging.io import ReadOnDemand, read_image_file
 from ..imaging.render import as_bgr
 from ..models.detector import DetectorConfig, DetectorModel
-from ..models.input_profile import InputChecks
 from ..results import ClassName, Rectangle, add_rectangles
 from ..types import Context, Image
-from ._trained import ModelModule
+from ._trained import FindingOptions, ModelModule
 from .base import (
-    ModuleOptions,
     Progress,
     ProjectPath,
     TrainingData,
@@ -46,7 +44,7 @@ from .registry import module_type
 __all__ = ["DetectorModule", "DetectorOptions"]
 
 
-class DetectorOptions(ModuleOptions):
+class DetectorOptions(FindingOptions):
     type: Literal["detector@1"]
     model: DetectorConfig = Field(
         default_factory=DetectorConfig, description="How the model is built and trained."
@@ -56,14 +54,6 @@ class DetectorOptions(ModuleOptions):
     )
     min_confidence: float = Field(
         0.3, gt=0, le=1, description="Boxes below this confidence are not reported."
-    )
-    nok_classes: list[str] | None = Field(
-        None, min_length=1, description="Classes that make the result NOK. Unset: every class."
-    )
-    input_checks: InputChecks = Field(
-        default_factory=InputChecks,
-        description="Images too far from the training images are not judged: error, "
-        "result false.",
     )
 
 
@@ -81,11 +71,7 @@ class DetectorModule(ModelModule[DetectorModel]):
 
     def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
         """Learn from ``--data`` (YOLO or COCO) or the options' folder."""
-        folder = sources.data or self.env.project_dir / self.options.data
-        try:
-            data = load_detection_set(folder)
-        except DatasetError as exc:
-            raise ProjectError(exc.message) from exc
+        folder, data = self.training_data(sources, self.options.data, load_detection_set)
         boxed = ReadOnDemand(data.samples, _boxed_image)
         model = DetectorModel.fit(boxed, data.classes, self.options.model, progress)
         warnings = []

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..context import add_heatmap
-from ..errors import DatasetError, ProjectError
+from ..errors import DatasetError
 from ..evaluation.segmentation import (
     SegmentationEvaluation,
     SegmentationEvaluator,
@@ -33,14 +33,12 @@ from ..evaluation.segmentation import (
 from ..imaging.io import ReadOnDemand, read_image_file
 from ..imaging.regions import find_regions
 from ..imaging.render import as_bgr
-from ..models.input_profile import InputChecks
 from ..models.surface import SurfaceConfig, SurfaceModel
 from ..results import ClassName, add_rectangles, region_rectangles
 from ..types import Context, Image
-from ._trained import ModelModule
+from ._trained import FindingOptions, ModelModule
 from .base import (
     Mask,
-    ModuleOptions,
     Progress,
     ProjectPath,
     TrainingData,
@@ -52,7 +50,7 @@ from .registry import module_type
 __all__ = ["SurfaceModule", "SurfaceOptions"]
 
 
-class SurfaceOptions(ModuleOptions):
+class SurfaceOptions(FindingOptions):
     type: Literal["surface@1"]
     model: SurfaceConfig = Field(
         default_factory=SurfaceConfig, description="How the model is built and trained."
@@ -66,14 +64,6 @@ class SurfaceOptions(ModuleOptions):
     )
     min_defect_area: int = Field(
         0, ge=0, description="Regions smaller than this (pixels) are ignored."
-    )
-    nok_classes: list[str] | None = Field(
-        None, min_length=1, description="Classes that make the result NOK. Unset: every class."
-    )
-    input_checks: InputChecks = Field(
-        default_factory=InputChecks,
-        description="Images too far from the training images are not judged: error, "
-        "result false.",
     )
 
 
@@ -91,11 +81,7 @@ class SurfaceModule(ModelModule[SurfaceModel]):
 
     def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
         """Learn from ``--data`` (images/ + masks/, or MVTec) or the options' folder."""
-        folder = sources.data or self.env.project_dir / self.options.data
-        try:
-            data = load_segmentation_set(folder)
-        except DatasetError as exc:
-            raise ProjectError(exc.message) from exc
+        folder, data = self.training_data(sources, self.options.data, load_segmentation_set)
         pairs = ReadOnDemand(data.samples, self._prepared_pair(data))
         model = SurfaceModel.fit(pairs, data.classes, self.options.model, progress)
         return self.keep_trained(model, [folder], [])
