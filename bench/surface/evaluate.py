@@ -57,7 +57,8 @@ def anomaly_reference(root: Path) -> dict[str, Any] | None:
         started = time.perf_counter()
         heat = model.predict(image).anomaly_map
         ms = (time.perf_counter() - started) * 1000
-        evaluator.add((heat >= model.threshold).astype(np.uint8), truth, ms)
+        marked = (heat >= model.threshold).astype(np.uint8)
+        evaluator.add(sample.image.stem, image, marked, truth, ms)
     result = evaluator.result.as_json()
     return {"iou": result["iou"], "dice": result["dice"],
             "ms_per_image_p50": round(result["ms_per_image_p50"], 2),

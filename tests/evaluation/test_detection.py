@@ -13,6 +13,7 @@ from inspekt.errors import DatasetError
 from inspekt.evaluation.detection import (
     Box,
     DetectionEvaluation,
+    DetectionEvaluator,
     average_precision,
     load_detection_set,
 )
@@ -95,6 +96,28 @@ def test_average_precision_counts_misses_duplicates_and_ranking() -> None:
     shifted = [[Box(0, 3, 3, 13, 13, 0.9)]]  # IoU 49/151
     assert average_precision(shifted, [[truth[0][0]]], 0, 0.3) == 1.0
     assert average_precision(shifted, [[truth[0][0]]], 0, 0.5) == 0.0
-    summary = DetectionEvaluation(("a", "b"), perfect, truth, [2.0]).as_json()
-    assert summary["map50"] == summary["map50_95"] == 1.0
-    assert summary["ap50_per_class"] == {"a": 1.0}
+    summary = DetectionEvaluation(("a", "b"), 0.3, [Path("x.png")], perfect, truth, [2.0])
+    assert summary.as_json()["map50"] == summary.as_json()["map50_95"] == 1.0
+    assert summary.as_json()["ap50_per_class"] == {"a": 1.0}
+
+
+def test_the_report_draws_the_images_with_errors_and_the_pr_curve(tmp_path: Path) -> None:
+    data = load_detection_set(yolo_set(tmp_path / "set", {
+        "clean": "0 0.5 0.5 0.2 0.4\n", "missed": "0 0.5 0.5 0.2 0.4\n1 0.2 0.2 0.1 0.2\n",
+    }))
+    evaluator = DetectionEvaluator(data, shown_confidence=0.3)
+    clean, missed = sorted(data.samples, key=lambda s: s.image.stem)
+    evaluator.add(clean, [Box(0, 40, 15, 60, 35, 0.9), Box(1, 0, 0, 5, 5, 0.1)], 1.0)
+    # the pit is missed, the scratch is called a pit: one miss, one wrong box, one hit
+    evaluator.add(missed, [Box(1, 40, 15, 60, 35, 0.8), Box(0, 40, 15, 60, 35, 0.7)], 1.0)
+    result = evaluator.result
+    assert result.errors(0) == (0, 0)  # the weak box is under the shown confidence
+    assert result.errors(1) == (1, 1)
+    written = result.write_report(tmp_path / "report")
+    names = sorted(p.relative_to(tmp_path / "report").as_posix() for p in written)
+    assert names == ["metrics.json", "pr_curve.png", "worst/1_missed.png"]
+    drawn = cv2.imread(str(tmp_path / "report" / "worst" / "1_missed.png"))
+    assert drawn.shape[1] == 100 and drawn.shape[0] > 50  # the image and its legend
+    magenta = (drawn[:50, :, 0] > 200) & (drawn[:50, :, 1] < 60) & (drawn[:50, :, 2] > 200)
+    assert magenta.any()
+    assert cv2.imread(str(tmp_path / "report" / "pr_curve.png")) is not None

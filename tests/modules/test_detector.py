@@ -63,8 +63,10 @@ def server(project: Path) -> Iterator[Server]:
 
 
 def test_eval_reports_map(project: Path, tmp_path: Path) -> None:
-    done = cli("eval", str(project), str(write_yolo(tmp_path / "unseen", 8, 12)), "--json")
+    unseen = write_yolo(tmp_path / "unseen", 8, 12)
+    done = cli("eval", str(project), str(unseen), "--json", "--report", str(tmp_path / "report"))
     assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report" / "pr_curve.png").is_file()
     result = json.loads(done.stdout)
     assert result["map50"] >= 0.4 and 0 < result["map50_95"] <= result["map50"]
     assert result["n_images"] == 12 and set(result["ap50_per_class"]) == {"plate", "pit"}

@@ -56,8 +56,10 @@ def server(project: Path) -> Iterator[Server]:
 
 def test_eval_reports_iou_and_dice(project: Path, tmp_path: Path) -> None:
     unseen = write_pairs(tmp_path / "unseen", 8, 8)
-    done = cli("eval", str(project), str(unseen), "--json")
+    done = cli("eval", str(project), str(unseen), "--json", "--report", str(tmp_path / "report"))
     assert done.returncode == 0, done.stderr
+    drawn = sorted((tmp_path / "report" / "worst").iterdir())
+    assert 1 <= len(drawn) <= 8 and drawn[0].name.startswith("1_")
     result = json.loads(done.stdout)
     assert result["iou"] >= 0.2 and result["dice"] >= 0.3 and result["n_images"] == 8
     assert set(result["per_class"]) == {"defect"}

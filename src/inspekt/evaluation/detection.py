@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import yaml
 
 from ..errors import DatasetError
-from ..imaging.io import list_images
+from ..imaging.io import list_images, read_image_file
+from ..imaging.render import annotated_image, hex_to_bgr, legend_strip
 
 __all__ = [
     "DETECTION_LAYOUTS",
@@ -38,6 +40,7 @@ __all__ = [
     "average_precision",
     "box_iou",
     "load_detection_set",
+    "precision_recall",
 ]
 
 DETECTION_LAYOUTS = (
@@ -46,6 +49,10 @@ DETECTION_LAYOUTS = (
 )
 #: IoU levels of mAP@0.5:0.95.
 IOU_LEVELS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+#: Images with the most errors drawn into the report, at most.
+SHOWN_IMAGES = 12
+_TRUTH = "#ff00ff"
+_FOUND = "#ff0000"
 #: How far a normalised YOLO coordinate may stray outside 0..1 (rounding in exporters).
 YOLO_SLACK = 0.01
 
@@ -211,38 +218,51 @@ def _coordinates(boxes: Sequence[Box]) -> npt.NDArray[np.float64]:
     return np.array([[b.x0, b.y0, b.x1, b.y1] for b in boxes], np.float64).reshape(-1, 4)
 
 
-def average_precision(
+def _match(
+    found: Sequence[Box], truth: Sequence[Box], level: float
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which of ``found`` (strongest first) hit a box of ``truth`` at IoU ``level``, and
+    which truth boxes were hit; each truth box is taken by one detection at most."""
+    hits = np.zeros(len(found), bool)
+    taken = np.zeros(len(truth), bool)
+    if not len(found) or not len(truth):
+        return hits, taken
+    overlaps = box_iou(_coordinates(found), _coordinates(truth))
+    for row in range(len(found)):
+        candidates = np.where(taken, -1.0, overlaps[row])
+        best = int(np.argmax(candidates))
+        if candidates[best] >= level:
+            taken[best] = hits[row] = True
+    return hits, taken
+
+
+def precision_recall(
     detections: Sequence[Sequence[Box]], truths: Sequence[Sequence[Box]], label: int, level: float
-) -> float | None:
-    """AP of one class at one IoU level over images; None when the class has no boxes."""
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """Recall and precision of one class after each of its detections over all images,
+    strongest first; None when the class has no boxes."""
     total = sum(1 for boxes in truths for box in boxes if box.label == label)
     if total == 0:
         return None
     scored: list[tuple[float, bool]] = []
     for found, truth in zip(detections, truths, strict=True):
         mine = sorted((b for b in found if b.label == label), key=lambda b: -b.confidence)
-        theirs = [b for b in truth if b.label == label]
-        if not mine:
-            continue
-        if not theirs:
-            scored += [(b.confidence, False) for b in mine]
-            continue
-        overlaps = box_iou(_coordinates(mine), _coordinates(theirs))
-        taken = np.zeros(len(theirs), bool)
-        for row, box in enumerate(mine):
-            candidates = np.where(taken, -1.0, overlaps[row])
-            best = int(np.argmax(candidates))
-            hit = candidates[best] >= level
-            if hit:
-                taken[best] = True
-            scored.append((box.confidence, bool(hit)))
-    if not scored:
-        return 0.0
+        hits, _ = _match(mine, [b for b in truth if b.label == label], level)
+        scored += [(b.confidence, bool(hit)) for b, hit in zip(mine, hits, strict=True)]
     scored.sort(key=lambda item: -item[0])
-    hits = np.array([hit for _, hit in scored], float)
-    true_positives = np.cumsum(hits)
-    precision = true_positives / np.arange(1, len(hits) + 1)
-    recall = true_positives / total
+    true_positives = np.cumsum(np.array([hit for _, hit in scored], float))
+    precision = true_positives / np.arange(1, len(scored) + 1)
+    return true_positives / total, precision
+
+
+def average_precision(
+    detections: Sequence[Sequence[Box]], truths: Sequence[Sequence[Box]], label: int, level: float
+) -> float | None:
+    """AP of one class at one IoU level over images; None when the class has no boxes."""
+    curve = precision_recall(detections, truths, label, level)
+    if curve is None:
+        return None
+    recall, precision = curve
     # the precision envelope: at each recall, the best precision at that recall or beyond
     envelope = np.maximum.accumulate(precision[::-1])[::-1]
     steps = np.diff(np.concatenate([[0.0], recall]))
@@ -251,9 +271,15 @@ def average_precision(
 
 @dataclass
 class DetectionEvaluation:
-    """Every image's detections and ground truth, and the time per image."""
+    """Every image's detections and ground truth, and the time per image.
+
+    ``shown_confidence`` is the module's ``min_confidence``: mAP ranks every detection,
+    the report's images show the boxes the flow would report.
+    """
 
     classes: tuple[str, ...]
+    shown_confidence: float
+    images: list[Path] = field(default_factory=list)
     detections: list[list[Box]] = field(default_factory=list)
     truths: list[list[Box]] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
@@ -283,20 +309,96 @@ class DetectionEvaluation:
         }
 
     def write_report(self, folder: Path) -> list[Path]:
-        """metrics.json."""
+        """pr_curve.png, metrics.json and the images with the most errors, boxes drawn."""
         folder.mkdir(parents=True, exist_ok=True)
+        written = [self._pr_curve(folder / "pr_curve.png"), *self._worst(folder / "worst")]
         metrics = folder / "metrics.json"
         metrics.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
-        return [metrics]
+        return [*written, metrics]
+
+    def _pr_curve(self, path: Path) -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(6, 5))
+        axes = figure.subplots()
+        for label, name in enumerate(self.classes):
+            curve = precision_recall(self.detections, self.truths, label, 0.5)
+            if curve is None:
+                continue
+            recall, precision = curve
+            ap = average_precision(self.detections, self.truths, label, 0.5)
+            envelope = np.maximum.accumulate(precision[::-1])[::-1]
+            axes.step(np.concatenate([[0.0], recall]), np.concatenate([envelope[:1], envelope]),
+                      where="pre", label=f"{name} (AP {ap:.3f})")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(0, 1.02)
+        axes.set_xlabel("recall")
+        axes.set_ylabel("precision")
+        axes.set_title(f"IoU 0.5: mAP {self.mean_ap([0.5]):.3f}")
+        axes.legend(loc="lower left", fontsize="small")
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        return path
+
+    def errors(self, index: int) -> tuple[int, int]:
+        """Boxes missed and boxes found wrongly on one image, at IoU 0.5 and the shown
+        confidence (a box of the wrong class is both)."""
+        found = sorted((b for b in self.detections[index]
+                        if b.confidence >= self.shown_confidence), key=lambda b: -b.confidence)
+        truth = self.truths[index]
+        missed = wrong = 0
+        for label in {b.label for b in (*found, *truth)}:
+            mine = [b for b in found if b.label == label]
+            hits, taken = _match(mine, [b for b in truth if b.label == label], 0.5)
+            missed += int((~taken).sum())
+            wrong += int((~hits).sum())
+        return missed, wrong
+
+    def _worst(self, folder: Path) -> list[Path]:
+        """The images with the most errors: truth in magenta, found boxes in red."""
+        counted = [(self.errors(i), i) for i in range(len(self.images))]
+        worst = sorted((c for c in counted if sum(c[0])), key=lambda c: -sum(c[0]))
+        written = []
+        for rank, ((missed, wrong), index) in enumerate(worst[:SHOWN_IMAGES], 1):
+            image = read_image_file(self.images[index])
+            truth = [_drawn(b, "", _TRUTH) for b in self.truths[index]]
+            found = [
+                _drawn(b, self.classes[b.label], _FOUND)
+                for b in self.detections[index] if b.confidence >= self.shown_confidence
+            ]
+            drawn = annotated_image(image, None, [*truth, *found])
+            legend = legend_strip(drawn, [
+                ("truth", hex_to_bgr(_TRUTH)), ("found", hex_to_bgr(_FOUND)),
+                (f"{missed} missed, {wrong} wrong", None),
+            ])
+            folder.mkdir(exist_ok=True)
+            target = folder / f"{rank}_{self.images[index].stem}.png"
+            cv2.imwrite(str(target), np.vstack([drawn, legend]))
+            written.append(target)
+        return written
+
+
+def _drawn(box: Box, label: str, color: str) -> dict[str, Any]:
+    """A box as the rectangle the annotated image draws (class and confidence as its tag)."""
+    return {
+        "x": round(box.x0), "y": round(box.y0),
+        "width": round(box.x1 - box.x0), "height": round(box.y1 - box.y0),
+        "classNames": [{"label": label, "color": color}],
+        "confidence": box.confidence if label else None,
+    }
 
 
 class DetectionEvaluator:
     """Collects each image's detections against its ground truth."""
 
-    def __init__(self, data: DetectionSet) -> None:
-        self.result = DetectionEvaluation(data.classes)
+    def __init__(self, data: DetectionSet, shown_confidence: float) -> None:
+        self.result = DetectionEvaluation(data.classes, shown_confidence)
 
-    def add(self, detections: Sequence[Box], truth: Sequence[Box], ms: float) -> None:
+    def add(self, sample: DetectionSample, detections: Sequence[Box], ms: float) -> None:
+        self.result.images.append(sample.image)
         self.result.detections.append(list(detections))
-        self.result.truths.append(list(truth))
+        self.result.truths.append(list(sample.boxes))
         self.result.ms.append(ms)

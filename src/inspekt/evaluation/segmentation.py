@@ -28,6 +28,8 @@ import numpy.typing as npt
 
 from ..errors import DatasetError
 from ..imaging.io import list_images
+from ..imaging.render import Color, as_bgr, draw_outline, legend_strip
+from ..types import Image
 
 __all__ = [
     "SEGMENTATION_LAYOUTS",
@@ -43,6 +45,10 @@ SEGMENTATION_LAYOUTS = (
     "images/<stem>.* with masks/<stem>.png (pixel value = class index, 0 = background; "
     "class names in an optional classes.txt)"
 )
+#: Images with the most wrong pixels drawn into the report, at most.
+SHOWN_IMAGES = 8
+_TRUTH: Color = (255, 0, 255)
+_MARKED: Color = (0, 0, 255)
 #: The class of masks that carry no names (no classes.txt).
 DEFAULT_CLASS = "defect"
 
@@ -140,15 +146,28 @@ def _mvtec(root: Path) -> SegmentationSet:
     return SegmentationSet(root, classes, tuple(samples))
 
 
+@dataclass(frozen=True)
+class WrongPixels:
+    """One image the report draws: as the model saw it, what it marked and the truth."""
+
+    wrong: int
+    name: str
+    image: Image
+    predicted: Mask
+    truth: Mask
+
+
 @dataclass
 class SegmentationEvaluation:
-    """Per-class pixel counts over a dataset, and the time per image."""
+    """Per-class pixel counts over a dataset, the time per image and the images with the
+    most wrong pixels."""
 
     classes: tuple[str, ...]
     intersection: npt.NDArray[np.int64]
     predicted: npt.NDArray[np.int64]
     truth: npt.NDArray[np.int64]
     ms: list[float] = field(default_factory=list)
+    worst: list[WrongPixels] = field(default_factory=list)
 
     def per_class(self) -> dict[str, dict[str, float | None]]:
         """IoU and Dice of each class; None for a class neither predicted nor present."""
@@ -178,15 +197,31 @@ class SegmentationEvaluation:
         }
 
     def write_report(self, folder: Path) -> list[Path]:
-        """metrics.json (IoU and Dice per class)."""
+        """metrics.json (IoU and Dice per class) and the images with the most wrong
+        pixels: the truth outlined in magenta, what the model marked in red."""
         folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for rank, shown in enumerate(sorted(self.worst, key=lambda w: -w.wrong), 1):
+            drawn = as_bgr(shown.image).copy()
+            line = max(1, round(min(drawn.shape[:2]) / 250))
+            draw_outline(drawn, shown.truth > 0, _TRUTH, line)
+            draw_outline(drawn, shown.predicted > 0, _MARKED, line)
+            marked = [self.classes[i - 1] for i in np.unique(shown.predicted) if i]
+            legend = legend_strip(drawn, [
+                ("truth", _TRUTH), ("marked", _MARKED),
+                (f"{shown.wrong} px wrong; marked: {', '.join(marked) or 'nothing'}", None),
+            ])
+            (folder / "worst").mkdir(exist_ok=True)
+            target = folder / "worst" / f"{rank}_{shown.name}.png"
+            cv2.imwrite(str(target), np.vstack([drawn, legend]))
+            written.append(target)
         metrics = folder / "metrics.json"
         metrics.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
-        return [metrics]
+        return [*written, metrics]
 
 
 class SegmentationEvaluator:
-    """Collects predicted class-index masks image by image."""
+    """Collects predicted class-index masks image by image, keeping the worst few whole."""
 
     def __init__(self, data: SegmentationSet) -> None:
         count = len(data.classes)
@@ -196,11 +231,17 @@ class SegmentationEvaluator:
             np.zeros(count, np.int64),
         )
 
-    def add(self, predicted: Mask, truth: Mask, ms: float) -> None:
-        """One image: predicted and true class-index masks of the same shape."""
+    def add(self, name: str, image: Image, predicted: Mask, truth: Mask, ms: float) -> None:
+        """One image (as the model saw it): predicted and true class-index masks of its size."""
         for i in range(len(self.data.classes)):
             found, present = predicted == i + 1, truth == i + 1
             self.result.intersection[i] += int(np.count_nonzero(found & present))
             self.result.predicted[i] += int(np.count_nonzero(found))
             self.result.truth[i] += int(np.count_nonzero(present))
         self.result.ms.append(ms)
+        wrong = int(np.count_nonzero(predicted != truth))
+        worst = self.result.worst
+        if wrong and (len(worst) < SHOWN_IMAGES or wrong > min(w.wrong for w in worst)):
+            worst.append(WrongPixels(wrong, name, image, predicted, truth))
+            if len(worst) > SHOWN_IMAGES:
+                worst.remove(min(worst, key=lambda w: w.wrong))

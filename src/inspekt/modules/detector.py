@@ -95,12 +95,12 @@ class DetectorModule(ModelModule[DetectorModel]):
                 f"{dataset}: classes {', '.join(data.classes)} differ from the model's "
                 f"({', '.join(self._model.classes)})"
             )
-        evaluator = DetectionEvaluator(data)
+        evaluator = DetectionEvaluator(data, self.options.min_confidence)
         for done, sample in enumerate(data.samples, 1):
             image = as_bgr(read_image_file(sample.image))
             started = time.perf_counter()
             found = self._model.predict(image)
-            evaluator.add(found, sample.boxes, (time.perf_counter() - started) * 1000)
+            evaluator.add(sample, found, (time.perf_counter() - started) * 1000)
             if progress:
                 progress(done, len(data.samples), "eval")
         return evaluator.result

@@ -125,7 +125,7 @@ class SurfaceModule(ModelModule[SurfaceModel]):
                 self._model.predict(as_bgr(image)), self.options.threshold
             )
             ms = (time.perf_counter() - started) * 1000
-            evaluator.add(marked, prepared_truth, ms)
+            evaluator.add(sample.image.stem, image, marked, prepared_truth, ms)
             if progress:
                 progress(done, len(data.samples), "eval")
         return evaluator.result

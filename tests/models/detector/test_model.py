@@ -25,7 +25,9 @@ def model() -> DetectorModel:
 def test_boxes_plates_and_pits_it_never_saw(model: DetectorModel) -> None:
     pairs = surfaces_with_boxes(np.random.default_rng(8), 16)
     found = [model.predict(image) for image, _ in pairs]
-    result = DetectionEvaluation(tuple(CLASSES), found, [b for _, b in pairs], [1.0]).as_json()
+    result = DetectionEvaluation(
+        tuple(CLASSES), 0.3, detections=found, truths=[list(b) for _, b in pairs], ms=[1.0]
+    ).as_json()
     assert result["map50"] >= 0.5
 
 
