@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -447,7 +447,8 @@ def _lighting_problems(stats: InputStats, profile: InputProfile, checks: InputCh
 
 
 def typical_side(
-    images: Sequence[npt.NDArray[Any]], rng: np.random.Generator, bounds: tuple[int, int]
+    count: int, image_at: Callable[[int], npt.NDArray[Any]], rng: np.random.Generator,
+    bounds: tuple[int, int],
 ) -> int:
     """The images' median longer side (of a few drawn at random), rounded up to 32, in bounds.
 
@@ -455,7 +456,7 @@ def typical_side(
     blown up, which would cost time and make their few pixels look like coarse texture;
     large ones shrink to a size the 2-core budget allows.
     """
-    sample = rng.choice(len(images), min(len(images), SIZE_SAMPLE), replace=False)
-    longer = float(np.median([max(images[int(i)].shape[:2]) for i in sample]))
+    sample = rng.choice(count, min(count, SIZE_SAMPLE), replace=False)
+    longer = float(np.median([max(image_at(int(i)).shape[:2]) for i in sample]))
     low, high = bounds
     return min(high, max(low, math.ceil(longer / SIDE_MULTIPLE) * SIDE_MULTIPLE))

@@ -6,7 +6,7 @@ Importable without torch: serving loads these models with onnxruntime only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -16,12 +16,20 @@ import numpy.typing as npt
 
 from ..errors import ModelFileError, TrainingError
 from ..imaging.render import as_rgb
-from ..types import Image
+from ..types import Image, Progress
 from . import storage
-from .input_profile import InputChecks, InputProfile, check_input
+from .image_store import ImageStore
+from .input_profile import (
+    InputChecks,
+    InputProfile,
+    InputStats,
+    check_input,
+    input_stats,
+    typical_side,
+)
 from .onnx import open_session
 
-__all__ = ["NetworkModel", "network_input"]
+__all__ = ["NetworkModel", "network_input", "read_squares", "with_input_size"]
 
 
 class SizedConfig(Protocol):
@@ -30,7 +38,12 @@ class SizedConfig(Protocol):
     @property
     def input_size(self) -> int | None: ...
 
+    @property
+    def seed(self) -> int: ...
+
     def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+    def model_copy(self, *, update: dict[str, Any]) -> Any: ...
 
 
 Config = TypeVar("Config", bound=SizedConfig)
@@ -43,6 +56,32 @@ def network_input(image: Image, size: int) -> npt.NDArray[np.uint8]:
     shrinking = rgb.shape[0] * rgb.shape[1] > size * size
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     return np.asarray(cv2.resize(rgb, (size, size), interpolation=interpolation), np.uint8)
+
+
+def with_input_size(
+    config: Config, count: int, image_at: Callable[[int], Image], bounds: tuple[int, int]
+) -> Config:
+    """The config, with its input size chosen from the training images when left unset."""
+    if config.input_size is not None:
+        return config
+    side = typical_side(count, image_at, np.random.default_rng(config.seed), bounds)
+    chosen: Config = config.model_copy(update={"input_size": side})
+    return chosen
+
+
+def read_squares(
+    images: Iterable[Image], count: int, size: int, progress: Progress | None
+) -> tuple[ImageStore, list[InputStats]]:
+    """Every training image read once: its square at the network's size, kept in a
+    scratch store, and its input statistics."""
+    store = ImageStore((size, size, 3))
+    stats = []
+    for done, image in enumerate(images, 1):
+        stats.append(input_stats(image))
+        store.append(network_input(image, size))
+        if progress:
+            progress(done, count, "read")
+    return store, stats
 
 
 class NetworkModel(Generic[Config]):

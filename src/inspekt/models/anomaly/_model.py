@@ -294,7 +294,7 @@ def resolve_input_size(
     """
     if config.input_size is not None:
         return config
-    size = typical_side(images, rng, (MIN_SIDE, AUTO_INPUT_LIMIT))
+    size = typical_side(len(images), images.__getitem__, rng, (MIN_SIDE, AUTO_INPUT_LIMIT))
     return config.model_copy(update={"input_size": size})
 
 

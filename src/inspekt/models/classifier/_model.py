@@ -12,13 +12,8 @@ import numpy.typing as npt
 from ...errors import TrainingError
 from ...types import Image, Progress
 from .. import storage
-from ..input_profile import (
-    InputProfile,
-    InputStats,
-    input_stats,
-    typical_side,
-)
-from ..network_model import NetworkModel, network_input
+from ..input_profile import InputProfile
+from ..network_model import NetworkModel, read_squares, with_input_size
 from ._config import ClassifierConfig
 
 KIND = "inspekt.classifier.efficientnet"
@@ -72,12 +67,10 @@ class ClassifierModel(NetworkModel[ClassifierConfig]):
         started = time.perf_counter()
         labels_array = np.asarray(labels, np.int64)
         _check_counts(labels_array, classes)
-        if config.input_size is None:
-            rng = np.random.default_rng(config.seed)
-            size = typical_side(images, rng, AUTO_INPUT_RANGE)
-            config = config.model_copy(update={"input_size": size})
-        squares, stats = _read(images, config.input_size or 0, progress)
-        network_onnx, found = train(squares, labels_array, len(classes), config, progress)
+        config = with_input_size(config, len(images), images.__getitem__, AUTO_INPUT_RANGE)
+        squares, stats = read_squares(images, len(images), config.input_size or 0, progress)
+        with squares:
+            network_onnx, found = train(squares, labels_array, len(classes), config, progress)
         training = {
             "images": len(labels_array),
             "per_class": {name: int((labels_array == i).sum()) for i, name in enumerate(classes)},
@@ -99,16 +92,3 @@ def _check_counts(labels: npt.NDArray[np.int64], classes: Sequence[str]) -> None
                 "(one is held back to validate)"
             )
 
-
-def _read(
-    images: Sequence[Image], size: int, progress: Progress | None
-) -> tuple[npt.NDArray[np.uint8], list[InputStats]]:
-    """Every image once: its square at the network's size, and its input statistics."""
-    stats: list[InputStats] = []
-    squares: list[npt.NDArray[np.uint8]] = []
-    for done, image in enumerate(images, 1):
-        stats.append(input_stats(image))
-        squares.append(network_input(image, size))
-        if progress:
-            progress(done, len(images), "read")
-    return np.stack(squares), stats

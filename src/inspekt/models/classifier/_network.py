@@ -22,7 +22,8 @@ from torch.nn import functional
 
 from ...types import Progress
 from ..backbone import export_onnx, load_pretrained
-from ..supervised import Batch, Score, as_tensor, held_back, train_epochs, training_copies
+from ..image_store import ImageStore
+from ..supervised import Score, as_tensor, held_back, train_epochs, training_copies
 from ._config import ClassifierConfig
 
 #: Weight decay of the linear head fitted on frozen features.
@@ -36,9 +37,9 @@ HEAD_IS_ENOUGH = 0.99
 class Split:
     """Training and validation images with their class indices."""
 
-    train: Batch
+    train: ImageStore
     train_labels: npt.NDArray[np.int64]
-    val: Batch
+    val: ImageStore
     val_labels: npt.NDArray[np.int64]
 
 
@@ -73,15 +74,15 @@ class _WithProbabilities(torch.nn.Module):
 
 
 def split_for_validation(
-    squares: Batch, labels: npt.NDArray[np.int64], config: ClassifierConfig
+    squares: ImageStore, labels: npt.NDArray[np.int64], config: ClassifierConfig
 ) -> Split:
     """A seeded share of every class held back for validation."""
     held = held_back(labels, config.validation_share, config.seed)
-    return Split(squares[~held], labels[~held], squares[held], labels[held])
+    return Split(squares.view(~held), labels[~held], squares.view(held), labels[held])
 
 
 def train(
-    squares: Batch,
+    squares: ImageStore,
     labels: npt.NDArray[np.int64],
     classes: int,
     config: ClassifierConfig,
@@ -128,12 +129,14 @@ def train(
     return onnx_bytes, found
 
 
-def _in_batches(images: Batch, run: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def _in_batches(images: ImageStore, run: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat([run(as_tensor(images[i : i + 32])) for i in range(0, len(images), 32)])
 
 
-def evaluate(network: ClassifierNetwork, images: Batch, labels: npt.NDArray[np.int64]) -> Score:
+def evaluate(
+    network: ClassifierNetwork, images: ImageStore, labels: npt.NDArray[np.int64]
+) -> Score:
     """Accuracy and mean cross-entropy of the network on images, in eval mode."""
     network.eval()
     logits = _in_batches(images, network)
@@ -145,8 +148,10 @@ def evaluate(network: ClassifierNetwork, images: Batch, labels: npt.NDArray[np.i
 def fit_head(network: ClassifierNetwork, split: Split, config: ClassifierConfig) -> Score:
     """Fit the linear layer on frozen, pooled features of the images (and their mirrors)."""
     network.eval()
-    views = [split.train] + ([split.train[:, :, ::-1]] if config.turns else [])
-    features = torch.cat([_in_batches(view, network.features) for view in views])
+    views: list[Callable[[torch.Tensor], torch.Tensor]] = [network.features]
+    if config.turns:
+        views.append(lambda images: network.features(images.flip(-1)))  # mirrored
+    features = torch.cat([_in_batches(split.train, view) for view in views])
     target = torch.from_numpy(np.concatenate([split.train_labels] * len(views)))
     head = network.head
     optimiser = torch.optim.LBFGS(head.parameters(), max_iter=200, line_search_fn="strong_wolfe")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -12,14 +12,8 @@ from ...errors import TrainingError
 from ...evaluation.detection import Box
 from ...types import Image, Progress
 from .. import storage
-from ..input_profile import (
-    SIZE_SAMPLE,
-    InputProfile,
-    InputStats,
-    input_stats,
-    typical_side,
-)
-from ..network_model import NetworkModel, network_input
+from ..input_profile import InputProfile
+from ..network_model import NetworkModel, read_squares, with_input_size
 from ._config import DetectorConfig
 from ._decode import decode
 
@@ -62,14 +56,26 @@ class DetectorModel(NetworkModel[DetectorConfig]):
             raise TrainingError("a detector needs one or more classes")
         if len(samples) < 4:
             raise TrainingError(f"{len(samples)} images; a detector needs 4 or more")
-        if config.input_size is None:
-            first = [samples[i][0] for i in range(min(len(samples), SIZE_SAMPLE))]
-            size = typical_side(first, np.random.default_rng(config.seed), AUTO_INPUT_RANGE)
-            config = config.model_copy(update={"input_size": size})
-        squares, boxes, stats = _read(samples, config.input_size or 0, progress)
-        if not any(len(b) for b in boxes):
-            raise TrainingError("no image has a box: nothing to learn")
-        network_onnx, found = train(squares, boxes, len(classes), config, progress)
+        config = with_input_size(
+            config, len(samples), lambda i: samples[i][0], AUTO_INPUT_RANGE
+        )
+        size = config.input_size or 0
+        boxes: list[npt.NDArray[np.float32]] = []
+
+        def images() -> Iterator[Image]:  # each read once, its boxes scaled to the square
+            for image, found in samples:
+                sx, sy = size / image.shape[1], size / image.shape[0]
+                boxes.append(np.array(
+                    [[b.label, b.x0 * sx, b.y0 * sy, b.x1 * sx, b.y1 * sy] for b in found],
+                    np.float32,
+                ).reshape(-1, 5))
+                yield image
+
+        squares, stats = read_squares(images(), len(samples), size, progress)
+        with squares:
+            if not any(len(b) for b in boxes):
+                raise TrainingError("no image has a box: nothing to learn")
+            network_onnx, found = train(squares, boxes, len(classes), config, progress)
         counts = np.bincount(
             np.concatenate([b[:, 0].astype(np.int64) for b in boxes]), minlength=len(classes)
         )
@@ -82,19 +88,3 @@ class DetectorModel(NetworkModel[DetectorConfig]):
         }
         return cls(config, classes, network_onnx, InputProfile.from_stats(stats), training)
 
-
-def _read(
-    samples: Sequence[tuple[Image, Sequence[Box]]], size: int, progress: Progress | None
-) -> tuple[npt.NDArray[np.uint8], list[npt.NDArray[np.float32]], list[InputStats]]:
-    """Every image once as a square at the network's size, its boxes scaled to it."""
-    squares, boxes, stats = [], [], []
-    for done, (image, found) in enumerate(samples, 1):
-        stats.append(input_stats(image))
-        squares.append(network_input(image, size))
-        sx, sy = size / image.shape[1], size / image.shape[0]
-        boxes.append(np.array(
-            [[b.label, b.x0 * sx, b.y0 * sy, b.x1 * sx, b.y1 * sy] for b in found], np.float32
-        ).reshape(-1, 5))
-        if progress:
-            progress(done, len(samples), "read")
-    return np.stack(squares), boxes, stats

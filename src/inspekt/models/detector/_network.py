@@ -23,8 +23,8 @@ import torch
 from ...evaluation.detection import Box, average_precision
 from ...types import Progress
 from ..backbone import BUILD_SIZE, export_onnx
+from ..image_store import ImageStore
 from ..supervised import (
-    Batch,
     FeaturePyramid,
     Score,
     as_tensor,
@@ -155,7 +155,9 @@ def _crop(
     return np.ascontiguousarray(image), boxes
 
 
-def detect(network: DetectorNetwork, squares: Batch, config: DetectorConfig) -> list[list[Box]]:
+def detect(
+    network: DetectorNetwork, squares: ImageStore, config: DetectorConfig
+) -> list[list[Box]]:
     """Boxes on each square (network input scale), through the serving decoder."""
     found = []
     with torch.no_grad():
@@ -169,7 +171,7 @@ def detect(network: DetectorNetwork, squares: Batch, config: DetectorConfig) -> 
 
 
 def _validate(
-    network: DetectorNetwork, squares: Batch, boxes: Sequence[BoxArray], classes: int,
+    network: DetectorNetwork, squares: ImageStore, boxes: Sequence[BoxArray], classes: int,
     config: DetectorConfig,
 ) -> Score:
     """mAP at IoU 0.5 on the held-back images."""
@@ -183,7 +185,7 @@ def _validate(
 
 
 def train(
-    squares: Batch,
+    squares: ImageStore,
     boxes: list[BoxArray],
     classes: int,
     config: DetectorConfig,
@@ -207,7 +209,7 @@ def train(
 
     score, history = train_epochs(
         network, len(train_index), side * side, step_loss,
-        lambda: _validate(network, squares[held], [boxes[i] for i in np.flatnonzero(held)],
+        lambda: _validate(network, squares.view(held), [boxes[i] for i in np.flatnonzero(held)],
                           classes, config),
         config, progress, "train", "map50", target_steps=config.steps,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import cv2
@@ -13,14 +13,9 @@ import numpy.typing as npt
 from ...errors import TrainingError
 from ...types import Image, Progress
 from .. import storage
-from ..input_profile import (
-    SIZE_SAMPLE,
-    InputProfile,
-    InputStats,
-    input_stats,
-    typical_side,
-)
-from ..network_model import NetworkModel, network_input
+from ..image_store import ImageStore
+from ..input_profile import InputProfile
+from ..network_model import NetworkModel, read_squares, with_input_size
 from ._config import SurfaceConfig
 
 KIND = "inspekt.surface.efficientnet-fpn"
@@ -86,20 +81,31 @@ class SurfaceModel(NetworkModel[SurfaceConfig]):
             raise TrainingError("a surface model needs one or more defect classes")
         if len(pairs) < 4:
             raise TrainingError(f"{len(pairs)} images; a surface model needs 4 or more")
-        if config.input_size is None:
-            first = [pairs[i][0] for i in range(min(len(pairs), SIZE_SAMPLE))]
-            size = typical_side(first, np.random.default_rng(config.seed), AUTO_INPUT_RANGE)
-            config = config.model_copy(update={"input_size": size})
-        squares, masks, stats = _read(pairs, config.input_size or 0, progress)
-        if not masks.any():
-            raise TrainingError("no mask marks a defect pixel: nothing to learn")
-        network_onnx, found = train(squares, masks, len(classes), config, progress)
-        per_class = {
-            name: int((masks.reshape(len(masks), -1) == i).any(1).sum())
-            for i, name in enumerate(classes, 1)
-        }
+        config = with_input_size(config, len(pairs), lambda i: pairs[i][0], AUTO_INPUT_RANGE)
+        size = config.input_size or 0
+        masks = ImageStore((size, size))
+        marked: list[npt.NDArray[np.bool_]] = []  # per image, the classes its mask marks
+
+        def images() -> Iterator[Image]:  # each pair read once, its mask kept beside
+            for image, mask in pairs:
+                small = np.asarray(
+                    cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST), np.uint8
+                )
+                masks.append(small)
+                marked.append(np.bincount(small.ravel(), minlength=len(classes) + 1)[1:] > 0)
+                yield image
+
+        squares, stats = read_squares(images(), len(pairs), size, progress)
+        with squares, masks:
+            per_image: npt.NDArray[np.bool_] = np.array(marked, bool).reshape(len(pairs), -1)
+            if not per_image.any():
+                raise TrainingError("no mask marks a defect pixel: nothing to learn")
+            network_onnx, found = train(
+                squares, masks, np.any(per_image, axis=1), len(classes), config, progress
+            )
+        per_class = {name: int(per_image[:, i].sum()) for i, name in enumerate(classes)}
         training = {
-            "images": len(squares),
+            "images": len(pairs),
             "images_per_class": per_class,
             **found,
             "duration_s": round(time.perf_counter() - started, 1),
@@ -107,16 +113,3 @@ class SurfaceModel(NetworkModel[SurfaceConfig]):
         }
         return cls(config, classes, network_onnx, InputProfile.from_stats(stats), training)
 
-
-def _read(
-    pairs: Sequence[tuple[Image, Mask]], size: int, progress: Progress | None
-) -> tuple[npt.NDArray[np.uint8], Mask, list[InputStats]]:
-    """Every pair once, as squares at the network's size, with the images' statistics."""
-    squares, masks, stats = [], [], []
-    for done, (image, mask) in enumerate(pairs, 1):
-        stats.append(input_stats(image))
-        squares.append(network_input(image, size))
-        masks.append(cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST))
-        if progress:
-            progress(done, len(pairs), "read")
-    return np.stack(squares), np.stack(masks).astype(np.uint8), stats

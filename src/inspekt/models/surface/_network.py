@@ -20,8 +20,8 @@ from torch.nn import functional
 
 from ...types import Progress
 from ..backbone import BUILD_SIZE, export_onnx
+from ..image_store import ImageStore
 from ..supervised import (
-    Batch,
     FeaturePyramid,
     Score,
     as_tensor,
@@ -71,7 +71,7 @@ def _loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return functional.cross_entropy(logits, masks) + (1 - dice).mean()
 
 
-def _validate(network: SurfaceNetwork, images: Batch, masks: npt.NDArray[np.uint8]) -> Score:
+def _validate(network: SurfaceNetwork, images: ImageStore, masks: ImageStore) -> Score:
     """Mean IoU over the defect classes (counted over all images), and the loss."""
     classes = network.classify.out_channels
     intersection, union = np.zeros(classes - 1), np.zeros(classes - 1)
@@ -91,8 +91,9 @@ def _validate(network: SurfaceNetwork, images: Batch, masks: npt.NDArray[np.uint
 
 
 def train(
-    squares: Batch,
-    masks: npt.NDArray[np.uint8],
+    squares: ImageStore,
+    masks: ImageStore,
+    defective: npt.NDArray[np.bool_],
     classes: int,
     config: SurfaceConfig,
     progress: Progress | None = None,
@@ -101,9 +102,8 @@ def train(
 
     Validation is held back within images with and without defects alike.
     """
-    held = held_back((masks.reshape(len(masks), -1).max(1) > 0).astype(np.int64),
-                     config.validation_share, config.seed)
-    train_images, train_masks = squares[~held], masks[~held]
+    held = held_back(defective.astype(np.int64), config.validation_share, config.seed)
+    train_images, train_masks = squares.view(~held), masks.view(~held)
     torch.manual_seed(config.seed)
     network = SurfaceNetwork(config, classes)
 
@@ -117,7 +117,7 @@ def train(
 
     score, history = train_epochs(
         network, len(train_images), squares.shape[1] * squares.shape[2], step_loss,
-        lambda: _validate(network, squares[held], masks[held]), config, progress, "train",
+        lambda: _validate(network, squares.view(held), masks.view(held)), config, progress, "train",
         "iou",
     )
     network.eval()
