@@ -80,3 +80,23 @@ def emit(row: dict[str, Any], out: Path | None) -> None:
     if out:
         with out.open("a") as handle:
             handle.write(line + "\n")
+
+
+#: Images timed for a torch eager reference (the first few warm up and are dropped).
+REFERENCE_RUNS, WARM_UP = 30, 5
+
+
+def torch_eager_p50(network: Any, size: int) -> float:
+    """p50 ms of a network (a torch module, in eval mode) on one RGB square of ``size``:
+    the reference a model's onnxruntime p50 is set beside."""
+    import numpy as np
+    import torch
+
+    image = torch.rand(1, 3, size, size) * 255
+    times = []
+    with torch.no_grad():
+        for _ in range(REFERENCE_RUNS):
+            started = time.perf_counter()
+            network(image)
+            times.append((time.perf_counter() - started) * 1000)
+    return round(float(np.median(times[WARM_UP:])), 2)

@@ -17,37 +17,26 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cli_project import emit, parse_options, train_and_eval  # noqa: E402
+from cli_project import (  # noqa: E402
+    emit,
+    parse_options,
+    torch_eager_p50,
+    train_and_eval,
+)
 
-#: Images timed for the torch eager reference.
-REFERENCE_RUNS = 30
 
-
-def torch_eager_p50(model_dir: Path) -> float:
-    """p50 ms of the same network, untrained head, in torch eager at the model's size."""
-    import torch
-
+def eager_reference(model_dir: Path) -> float:
+    """p50 ms of the same network (untrained head) in torch eager at the model's size."""
     from inspekt.models.classifier import ClassifierConfig
-    from inspekt.models.classifier._network import ClassifierNetwork
+    from inspekt.models.classifier._network import ClassifierNetwork, _WithProbabilities
 
     manifest = json.loads((model_dir / "model.json").read_text())
     config = ClassifierConfig.model_validate(manifest["config"])
-    network = ClassifierNetwork(config, len(manifest["classes"])).eval()
-    size = int(config.input_size or 0)
-    image = torch.rand(1, 3, size, size) * 255
-    times = []
-    with torch.no_grad():
-        for _ in range(REFERENCE_RUNS):
-            started = time.perf_counter()
-            torch.softmax(network(image), dim=1)
-            times.append((time.perf_counter() - started) * 1000)
-    return float(np.median(times[5:]))
+    network = ClassifierNetwork(config, len(manifest["classes"]))
+    return torch_eager_p50(_WithProbabilities(network).eval(), int(config.input_size or 0))
 
 
 def main() -> None:
@@ -71,7 +60,7 @@ def main() -> None:
                 "macro_f1": run.result["macro_f1"],
                 "n_images": run.result["n_images"],
                 "ms_per_image_p50": round(run.result["ms_per_image_p50"], 2),
-                "torch_eager_p50": round(torch_eager_p50(run.model_dir), 2),
+                "torch_eager_p50": eager_reference(run.model_dir),
                 "train_s": run.train_s,
                 "peak_rss_mb": run.peak_rss_mb,
                 "model_mb": run.model_mb,
