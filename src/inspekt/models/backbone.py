@@ -75,11 +75,12 @@ def export_onnx(
     """Write ``module`` (one input, ``image``) as ONNX with the classic exporter.
 
     The classic exporter, because its graphs match eager torch to 1e-4 and need no
-    extra packages.
+    extra packages. The module is moved to the CPU (serving runs there): a network
+    trained on a GPU is exported like any other.
     """
     import torch
 
-    module.eval()
+    module.cpu().eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant-folding notes about Slice, harmless
         torch.onnx.export(

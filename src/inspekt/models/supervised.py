@@ -21,15 +21,21 @@ from .backbone import load_pretrained, tap_indices
 from .training_options import TrainingOptions
 
 __all__ = [
+    "DEVICE",
     "FeaturePyramid",
     "Score",
     "as_tensor",
     "batch_for",
     "epochs_for",
     "held_back",
+    "on_device",
     "train_epochs",
     "training_copies",
 ]
+
+#: Where networks train: a CUDA GPU when torch sees one, else the CPU. Never required:
+#: serving runs the exported network on the CPU either way.
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 #: Training steps aimed at when ``epochs`` is unset, and the epochs allowed for it.
 TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 300, 4, 30
@@ -117,8 +123,13 @@ def held_back(strata: npt.NDArray[np.int64], share: float, seed: int) -> npt.NDA
 
 
 def as_tensor(images: Batch) -> torch.Tensor:
-    """(N, H, W, 3) uint8 as the (N, 3, H, W) float tensor the networks take."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    """(N, H, W, 3) uint8 as the (N, 3, H, W) float tensor the networks take, on DEVICE."""
+    return on_device(images).permute(0, 3, 1, 2).float()
+
+
+def on_device(array: npt.NDArray[np.generic]) -> torch.Tensor:
+    """A numpy array as a tensor on :data:`DEVICE` (targets, labels, masks)."""
+    return torch.from_numpy(np.ascontiguousarray(array)).to(DEVICE)
 
 
 def training_copies(
@@ -179,6 +190,7 @@ def train_epochs(
     scores the network in eval mode. Returns the best epoch's score and every epoch's
     figures; the network is left with the best epoch's weights.
     """
+    network.to(DEVICE)
     rng = np.random.default_rng(options.seed)
     batch = batch_for(options, images, image_pixels)
     epochs = epochs_for(options, images, batch, target_steps)

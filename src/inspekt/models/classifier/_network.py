@@ -23,7 +23,15 @@ from torch.nn import functional
 from ...types import Progress
 from ..backbone import export_onnx, load_pretrained
 from ..image_store import ImageStore
-from ..supervised import Score, as_tensor, held_back, train_epochs, training_copies
+from ..supervised import (
+    DEVICE,
+    Score,
+    as_tensor,
+    held_back,
+    on_device,
+    train_epochs,
+    training_copies,
+)
 from ._config import ClassifierConfig
 
 #: Weight decay of the linear head fitted on frozen features.
@@ -91,7 +99,7 @@ def train(
     """Train on the squares; the ONNX bytes and what training found."""
     split = split_for_validation(squares, labels, config)
     torch.manual_seed(config.seed)
-    network = ClassifierNetwork(config, classes)
+    network = ClassifierNetwork(config, classes).to(DEVICE)
     if progress:
         progress(0, 1, "head")
     head = fit_head(network, split, config)
@@ -140,7 +148,7 @@ def evaluate(
     """Accuracy and mean cross-entropy of the network on images, in eval mode."""
     network.eval()
     logits = _in_batches(images, network)
-    target = torch.from_numpy(labels)
+    target = on_device(labels)
     accuracy = float((logits.argmax(1) == target).float().mean())
     return Score(accuracy, float(functional.cross_entropy(logits, target)))
 
@@ -152,7 +160,7 @@ def fit_head(network: ClassifierNetwork, split: Split, config: ClassifierConfig)
     if config.turns:
         views.append(lambda images: network.features(images.flip(-1)))  # mirrored
     features = torch.cat([_in_batches(split.train, view) for view in views])
-    target = torch.from_numpy(np.concatenate([split.train_labels] * len(views)))
+    target = on_device(np.concatenate([split.train_labels] * len(views)))
     head = network.head
     optimiser = torch.optim.LBFGS(head.parameters(), max_iter=200, line_search_fn="strong_wolfe")
 
@@ -174,7 +182,7 @@ def fine_tune(
 
     def step_loss(chosen: npt.NDArray[np.int64], rng: np.random.Generator) -> torch.Tensor:
         copies, _ = training_copies(split.train[chosen], rng, config.turns)
-        target = torch.from_numpy(split.train_labels[chosen])
+        target = on_device(split.train_labels[chosen])
         return functional.cross_entropy(network(copies), target, label_smoothing=0.1)
 
     return train_epochs(

@@ -25,10 +25,12 @@ from ...types import Progress
 from ..backbone import BUILD_SIZE, export_onnx
 from ..image_store import ImageStore
 from ..supervised import (
+    DEVICE,
     FeaturePyramid,
     Score,
     as_tensor,
     held_back,
+    on_device,
     train_epochs,
     training_copies,
 )
@@ -100,8 +102,7 @@ def targets(
             size[image, :, row, col] = (math.log(w), math.log(h))
             offset[image, :, row, col] = (cx - col, cy - row)
             centre[image, row, col] = True
-    return (torch.from_numpy(heat), torch.from_numpy(size), torch.from_numpy(offset),
-            torch.from_numpy(centre))
+    return on_device(heat), on_device(size), on_device(offset), on_device(centre)
 
 
 def _loss(
@@ -162,9 +163,10 @@ def detect(
     found = []
     with torch.no_grad():
         for square in squares:
-            heat, size, offset = network(as_tensor(square[np.newaxis]))
+            logits, size, offset = network(as_tensor(square[np.newaxis]))
+            heat = torch.sigmoid(logits)[0].cpu().numpy()
             found.append(decode(
-                torch.sigmoid(heat)[0].numpy(), size[0].numpy(), offset[0].numpy(), (1.0, 1.0),
+                heat, size[0].cpu().numpy(), offset[0].cpu().numpy(), (1.0, 1.0),
                 config.max_detections, config.nms_iou,
             ))
     return found
@@ -197,7 +199,7 @@ def train(
     train_index = np.flatnonzero(~held)
     side = min(config.crop_size, squares.shape[1])
     torch.manual_seed(config.seed)
-    network = DetectorNetwork(config, classes)
+    network = DetectorNetwork(config, classes).to(DEVICE)
 
     def step_loss(chosen: npt.NDArray[np.int64], rng: np.random.Generator) -> torch.Tensor:
         crops, crop_boxes = zip(

@@ -22,10 +22,12 @@ from ...types import Progress
 from ..backbone import BUILD_SIZE, export_onnx
 from ..image_store import ImageStore
 from ..supervised import (
+    DEVICE,
     FeaturePyramid,
     Score,
     as_tensor,
     held_back,
+    on_device,
     train_epochs,
     training_copies,
 )
@@ -79,7 +81,7 @@ def _validate(network: SurfaceNetwork, images: ImageStore, masks: ImageStore) ->
     with torch.no_grad():
         for start in range(0, len(images), VALIDATION_BATCH):
             logits = network(as_tensor(images[start : start + VALIDATION_BATCH]))
-            truth = torch.from_numpy(masks[start : start + VALIDATION_BATCH].astype(np.int64))
+            truth = on_device(masks[start : start + VALIDATION_BATCH].astype(np.int64))
             losses.append(float(_loss(logits, truth)))
             found = logits.argmax(1)
             for c in range(1, classes):
@@ -105,14 +107,14 @@ def train(
     held = held_back(defective.astype(np.int64), config.validation_share, config.seed)
     train_images, train_masks = squares.view(~held), masks.view(~held)
     torch.manual_seed(config.seed)
-    network = SurfaceNetwork(config, classes)
+    network = SurfaceNetwork(config, classes).to(DEVICE)
 
     def step_loss(chosen: npt.NDArray[np.int64], rng: np.random.Generator) -> torch.Tensor:
         copies, copied_masks = training_copies(
             train_images[chosen], rng, config.turns, train_masks[chosen]
         )
         assert copied_masks is not None
-        truth = torch.from_numpy(np.ascontiguousarray(copied_masks).astype(np.int64))
+        truth = on_device(copied_masks.astype(np.int64))
         return _loss(network(copies), truth)
 
     score, history = train_epochs(
