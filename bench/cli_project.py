@@ -11,6 +11,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,12 +87,17 @@ def emit(row: dict[str, Any], out: Path | None) -> None:
 REFERENCE_RUNS, WARM_UP = 30, 5
 
 
-def torch_eager_p50(network: Any, size: int) -> float:
-    """p50 ms of a network (a torch module, in eval mode) on one RGB square of ``size``:
-    the reference a model's onnxruntime p50 is set beside."""
+def torch_eager_p50(model_dir: Path, config_type: Any, build: Callable[[Any, int], Any]) -> float:
+    """p50 ms of the trained model's network, rebuilt untrained by ``build(config,
+    classes)`` and run by torch eager on one RGB square of the model's input size: the
+    reference its onnxruntime p50 is set beside."""
     import numpy as np
     import torch
 
+    manifest = json.loads((model_dir / "model.json").read_text())
+    config = config_type.model_validate(manifest["config"])
+    network = build(config, len(manifest["classes"])).eval()
+    size = int(config.input_size or 0)
     image = torch.rand(1, 3, size, size) * 255
     times = []
     with torch.no_grad():

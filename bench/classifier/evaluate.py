@@ -14,10 +14,12 @@ p50 of the same network run by torch eager at the same size (the reference).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
+
+from inspekt.models.classifier import ClassifierConfig
+from inspekt.models.classifier._network import ClassifierNetwork, _WithProbabilities
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cli_project import (  # noqa: E402
@@ -26,17 +28,6 @@ from cli_project import (  # noqa: E402
     torch_eager_p50,
     train_and_eval,
 )
-
-
-def eager_reference(model_dir: Path) -> float:
-    """p50 ms of the same network (untrained head) in torch eager at the model's size."""
-    from inspekt.models.classifier import ClassifierConfig
-    from inspekt.models.classifier._network import ClassifierNetwork, _WithProbabilities
-
-    manifest = json.loads((model_dir / "model.json").read_text())
-    config = ClassifierConfig.model_validate(manifest["config"])
-    network = ClassifierNetwork(config, len(manifest["classes"]))
-    return torch_eager_p50(_WithProbabilities(network).eval(), int(config.input_size or 0))
 
 
 def main() -> None:
@@ -60,7 +51,10 @@ def main() -> None:
                 "macro_f1": run.result["macro_f1"],
                 "n_images": run.result["n_images"],
                 "ms_per_image_p50": round(run.result["ms_per_image_p50"], 2),
-                "torch_eager_p50": eager_reference(run.model_dir),
+                "torch_eager_p50": torch_eager_p50(
+                    run.model_dir, ClassifierConfig,
+                    lambda config, classes: _WithProbabilities(ClassifierNetwork(config, classes)),
+                ),
                 "train_s": run.train_s,
                 "peak_rss_mb": run.peak_rss_mb,
                 "model_mb": run.model_mb,

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from inspekt.evaluation.detection import Box, DetectionEvaluator, load_detection_set
+from inspekt.models.detector import DetectorConfig
+from inspekt.models.detector._network import DetectorNetwork, _Exported
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cli_project import (  # noqa: E402
@@ -30,17 +32,6 @@ from cli_project import (  # noqa: E402
     torch_eager_p50,
     train_and_eval,
 )
-
-
-def eager_reference(model_dir: Path) -> float:
-    """p50 ms of the same network (untrained) in torch eager at the model's size."""
-    from inspekt.models.detector import DetectorConfig
-    from inspekt.models.detector._network import DetectorNetwork, _Exported
-
-    manifest = json.loads((model_dir / "model.json").read_text())
-    config = DetectorConfig.model_validate(manifest["config"])
-    network = DetectorNetwork(config, len(manifest["classes"]))
-    return torch_eager_p50(_Exported(network).eval(), int(config.input_size or 0))
 
 
 def peer(python: str, train: Path, val: Path, seconds: float, scratch: Path) -> dict[str, Any]:
@@ -82,7 +73,10 @@ def main() -> None:
             "options": options,
             **{key: run.result[key] for key in ("map50", "map50_95", "n_images")},
             "ms_per_image_p50": round(run.result["ms_per_image_p50"], 2),
-            "torch_eager_p50": eager_reference(run.model_dir),
+            "torch_eager_p50": torch_eager_p50(
+                run.model_dir, DetectorConfig,
+                lambda config, classes: _Exported(DetectorNetwork(config, classes)),
+            ),
             "ap50_per_class": run.result["ap50_per_class"],
             "train_s": run.train_s,
             "peak_rss_mb": run.peak_rss_mb,

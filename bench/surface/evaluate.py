@@ -30,9 +30,16 @@ from inspekt.evaluation.segmentation import (
 )
 from inspekt.imaging.io import read_image_file
 from inspekt.models.anomaly import AnomalyModel
+from inspekt.models.surface import SurfaceConfig
+from inspekt.models.surface._network import SurfaceNetwork, _WithProbabilities
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cli_project import emit, parse_options, train_and_eval  # noqa: E402
+from cli_project import (  # noqa: E402
+    emit,
+    parse_options,
+    torch_eager_p50,
+    train_and_eval,
+)
 
 
 def anomaly_reference(root: Path) -> dict[str, Any] | None:
@@ -86,6 +93,10 @@ def main() -> None:
             "dice": run.result["dice"],
             "n_images": run.result["n_images"],
             "ms_per_image_p50": round(run.result["ms_per_image_p50"], 2),
+            "torch_eager_p50": torch_eager_p50(
+                run.model_dir, SurfaceConfig,
+                lambda config, classes: _WithProbabilities(SurfaceNetwork(config, classes)),
+            ),
             "train_s": run.train_s,
             "peak_rss_mb": run.peak_rss_mb,
             "model_mb": run.model_mb,
