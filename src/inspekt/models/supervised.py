@@ -157,13 +157,14 @@ def training_copies(
 
 
 def epochs_for(
-    options: TrainingOptions, images: int, batch: int, target_steps: int = TARGET_STEPS
+    options: TrainingOptions, images: int, batch: int, target_steps: int = TARGET_STEPS,
+    max_epochs: int = MAX_EPOCHS,
 ) -> int:
     """The epochs: as configured, or enough for about ``target_steps`` batches."""
     if options.epochs is not None:
         return options.epochs
     batches = max(1, images // batch)
-    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(target_steps / batches)))
+    return min(max_epochs, max(MIN_EPOCHS, math.ceil(target_steps / batches)))
 
 
 def batch_for(options: TrainingOptions, images: int, image_pixels: int) -> int:
@@ -182,18 +183,22 @@ def train_epochs(
     stage: str = "train",
     metric: str = "accuracy",
     target_steps: int = TARGET_STEPS,
+    validate_from: float = 0.0,
+    max_epochs: int = MAX_EPOCHS,
 ) -> tuple[Score, list[dict[str, float]]]:
     """Train every layer with a one-cycle schedule; keep the epoch that validates best.
 
     ``images`` training images of ``image_pixels`` pixels each are drawn in batches
     (:func:`batch_for`); ``step_loss`` gives the loss of one batch (their indices); ``validate``
-    scores the network in eval mode. Returns the best epoch's score and every epoch's
-    figures; the network is left with the best epoch's weights.
+    scores the network in eval mode, from the epoch ``validate_from`` (a share) of the
+    way on: a costly validation is not spent on epochs at the peak learning rate,
+    which do not end up best. Returns the best epoch's score and every epoch's figures;
+    the network is left with the best epoch's weights.
     """
     network.to(DEVICE)
     rng = np.random.default_rng(options.seed)
     batch = batch_for(options, images, image_pixels)
-    epochs = epochs_for(options, images, batch, target_steps)
+    epochs = epochs_for(options, images, batch, target_steps, max_epochs)
     steps_per_epoch = max(1, images // batch)
     optimiser = torch.optim.AdamW(network.parameters(), lr=options.learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -203,6 +208,7 @@ def train_epochs(
     best_state = {k: v.clone() for k, v in network.state_dict().items()}
     history: list[dict[str, float]] = []
     stale = 0
+    first_validated = min(epochs, math.floor(epochs * validate_from) + 1)
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         network.train()
@@ -216,6 +222,12 @@ def train_epochs(
             optimiser.step()
             schedule.step()
             losses.append(loss.item())
+        if epoch < first_validated:
+            history.append({"epoch": epoch, "loss": round(float(np.mean(losses)), 4),
+                            "seconds": round(time.perf_counter() - started, 1)})
+            if report:
+                report(epoch, epochs, f"{stage}: loss {np.mean(losses):.3f}")
+            continue
         network.eval()
         score = validate()
         history.append(

@@ -28,9 +28,14 @@ class DetectorConfig(TrainingOptions):
         "at the same scale, at a fraction of the cost.",
     )
     steps: int = Field(
-        800, ge=10, le=100_000, description="Training steps aimed at when epochs is unset."
+        1300, ge=10, le=100_000, description="Training steps aimed at when epochs is unset "
+        "(at most 60 epochs).",
     )
     batch_size: int = Field(8, ge=2, le=64, description="Images per training step.")
+    patience: int = Field(
+        8, ge=1, le=50, description="Stop after this many validated epochs without a better "
+        "one (validation starts half way through).",
+    )
     decoder_channels: int = Field(
         64, ge=16, le=256, description="Width of the decoder that joins the backbone's levels."
     )
