@@ -352,9 +352,11 @@ def _stage_reporter(bar: Progress) -> Callable[[int, int, str], None]:
 @app.command("eval")
 @reports_errors
 def evaluate(
-    project: Annotated[Path, typer.Argument(help="Project folder with a trained module.")],
+    project: Annotated[
+        Path, typer.Argument(help="Project folder with a trained module or a reader.")
+    ],
     dataset: Annotated[
-        Path, typer.Argument(help="Dataset folder in the layout the module learns from.")
+        Path, typer.Argument(help="Dataset folder in the layout the module is measured on.")
     ],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object on stdout.")
@@ -362,7 +364,7 @@ def evaluate(
     report: Annotated[Path | None, typer.Option(help="Write plots and worst misses here.")] = None,
     module: Annotated[str | None, typer.Option(help="Evaluate this module.")] = None,
 ) -> None:
-    """Evaluate PROJECT's trained module on DATASET."""
+    """Evaluate PROJECT's trained module (or reader) on DATASET."""
     import json
 
     from .flow.training import evaluate_project

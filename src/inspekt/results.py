@@ -58,6 +58,8 @@ class Rectangle:
 
     ``kind`` is PEKAT's ``source.type`` (``UNSUPERVISED`` for anomaly regions);
     ``module_id`` is the finding module's :attr:`~inspekt.modules.Module.module_id`.
+    ``rotate`` is the found thing's own orientation in degrees (a code read at an
+    angle); the box stays the axis-aligned one around it.
     """
 
     x: int
@@ -69,12 +71,14 @@ class Rectangle:
     module_id: int
     kind: str
     area: int | None = None
+    rotate: float = 0.0
 
     def as_context(self, rectangle_id: int) -> dict[str, Any]:
         """The rectangle as PEKAT's ``detectedRectangles`` entry."""
         return {
             "x": self.x, "y": self.y, "width": self.width, "height": self.height,
-            "rotate": 0.0, "area": self.width * self.height if self.area is None else self.area,
+            "rotate": float(self.rotate),
+            "area": self.width * self.height if self.area is None else self.area,
             "confidence": self.confidence, "id": rectangle_id,
             "classNames": [name.as_context() for name in self.classes],
             # inspekt keeps one model per module, so both ids name the module.

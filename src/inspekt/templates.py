@@ -59,6 +59,34 @@ data/classes.txt. A COCO data/annotations.json works too. Then:
     inspekt serve .
 """
 
+_BARCODE_README = """The barcode module reads every QR, Micro QR, Data Matrix, Aztec, PDF417,
+Code 128, Code 39, EAN-13, EAN-8, UPC-A, UPC-E and ITF code in the image, turned
+or inverted too. It needs no training:
+
+    inspekt serve .
+
+Each code is returned in context["codes"] (format, text, corners, angle) and as a
+rectangle. The result is NOK when no code is read, or when a code breaks a rule.
+Options of the module in flow.yaml:
+
+    formats         the formats to look for (default: all of the above)
+    roi             {x, y, width, height}: read only inside this rectangle
+    expected_count  the number of codes the image must have (default: at least 1)
+    pattern         a regular expression every code's whole text must match
+    match_data      true: every code's text must equal the request's data
+
+Why an image is NOK is in context["codeProblems"].
+
+To measure how well it reads your images, put them in a folder with a
+labels.csv: a header file,text (optionally a format column, e.g. QRCode), then a
+row per code (an image with two codes has two rows), and run
+
+    inspekt eval . FOLDER --json
+
+It prints read_rate (codes read right / codes labelled) and false_read_rate
+(codes read that no row names / codes read).
+"""
+
 # `inspekt serve --secure` stores the project's api key in .inspekt/
 # (server.API_KEY_FILE): it must never reach a repository with the project.
 _GITIGNORE = """# inspekt's local state: the api key stored by `inspekt serve --secure`
@@ -75,6 +103,7 @@ _FLOWS: dict[str, str] = {
     ),
     "surface": "flow:\n  - type: surface\n    name: surface\n    data: data\n",
     "detector": "flow:\n  - type: detector\n    name: detector\n    data: data\n",
+    "barcode": "flow:\n  - type: barcode\n    name: barcode\n",
 }
 _EXTRA_FILES: dict[str, dict[str, str]] = {
     "code": {"main.py": _CODE_MAIN},
@@ -94,6 +123,7 @@ _EXTRA_FILES: dict[str, dict[str, str]] = {
         "data/images/.keep": "",
         "data/labels/.keep": "",
     },
+    "barcode": {"README.txt": _BARCODE_README},
 }
 
 TEMPLATES = tuple(_FLOWS)

@@ -12,14 +12,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ProjectError
 from ..imaging.render import Annotation
-from ..modules import Module, ModuleEnv, TrainableModule, build_modules, walk
+from ..modules import EvaluableModule, Module, ModuleEnv, TrainableModule, build_modules, walk
 from ..modules.tree import describe_validation, preparation_before
 
 __all__ = [
@@ -34,6 +34,8 @@ __all__ = [
 
 PACKAGE_FILE = "pekat_package.json"
 FLOW_FILE = "flow.yaml"
+
+_Kind = TypeVar("_Kind", bound=Module)
 
 
 class PackageInfo(BaseModel):
@@ -61,7 +63,7 @@ class Project:
         # is nested and for as long as flow.yaml is unchanged.
         for module_id, module in enumerate(self.walk(), 1):
             module.module_id = module_id
-            if isinstance(module, TrainableModule):
+            if isinstance(module, EvaluableModule):
                 preparation = preparation_before(self.modules, module)
                 assert preparation is not None  # walked from these very modules
                 module.preparation = preparation
@@ -82,13 +84,24 @@ class Project:
 
         Refuses when there are none.
         """
-        modules = [m for m in self.walk() if isinstance(m, TrainableModule)]
+        found = [m for m in self.walk() if isinstance(m, TrainableModule)]
+        return self._picked(found, "trainable module", only)
+
+    def evaluable(self, only: str | None = None) -> list[EvaluableModule]:
+        """Modules ``inspekt eval`` can measure (trained ones, readers), or just ``only``.
+
+        Refuses when there are none.
+        """
+        found = [m for m in self.walk() if isinstance(m, EvaluableModule)]
+        return self._picked(found, "module to evaluate", only)
+
+    def _picked(self, modules: list[_Kind], noun: str, only: str | None) -> list[_Kind]:
         if only is not None:
             modules = [m for m in modules if m.name == only]
             if not modules:
-                raise ProjectError(f"{self.path}: no trainable module named {only!r}")
+                raise ProjectError(f"{self.path}: no {noun} named {only!r}")
         if not modules:
-            raise ProjectError(f"{self.path}: the flow has no trainable module")
+            raise ProjectError(f"{self.path}: the flow has no {noun}")
         return modules
 
 

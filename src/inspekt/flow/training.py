@@ -1,4 +1,5 @@
-"""Train and evaluate a project's trainable modules, wherever they sit in the flow.
+"""Train a project's trainable modules and evaluate its evaluable ones (trained
+modules and readers), wherever they sit in the flow.
 
 Each trainable module says what it learns from and reads the folders that fit;
 this layer only finds the modules and hands them the folders named on the
@@ -9,12 +10,13 @@ start. Training never executes Code modules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ProjectError
-from ..modules import Evaluation, TrainableModule, TrainingSources, open_modules
+from ..modules import Evaluation, Module, TrainingSources, open_modules
 from ..modules.base import Progress
 from .project import load_project
 
@@ -45,7 +47,7 @@ def train_project(
     project = load_project(project_dir, allow_code=False)
     modules = project.trainable(module)
     if sources.good or sources.defects or sources.data:  # folders fit one module's data
-        _refuse_several(project_dir, modules)
+        _refuse_several(project_dir, modules, "trainable modules")
     runs = []
     for trainable in modules:
         metadata = trainable.fit(sources, progress)
@@ -61,21 +63,19 @@ def evaluate_project(
     progress: Progress | None = None,
     keep_examples: bool = False,
 ) -> tuple[str, Evaluation]:
-    """Evaluate one trained module (the only one, or the one named) on a dataset."""
+    """Evaluate one module (the only evaluable one, or the one named) on a dataset."""
     project = load_project(project_dir, allow_code=False)
-    modules = project.trainable(module)
-    _refuse_several(project_dir, modules)
-    (trainable,) = modules
-    open_modules([trainable])
+    modules = project.evaluable(module)
+    _refuse_several(project_dir, modules, "modules to evaluate")
+    (evaluable,) = modules
+    open_modules([evaluable])
     try:
-        return trainable.name, trainable.evaluate(dataset, progress, keep_examples)
+        return evaluable.name, evaluable.evaluate(dataset, progress, keep_examples)
     finally:
-        trainable.close()
+        evaluable.close()
 
 
-def _refuse_several(project_dir: Path, modules: list[TrainableModule]) -> None:
+def _refuse_several(project_dir: Path, modules: Sequence[Module], noun: str) -> None:
     if len(modules) > 1:
         names = ", ".join(m.name for m in modules)
-        raise ProjectError(
-            f"{project_dir}: several trainable modules ({names}); pick one with --module"
-        )
+        raise ProjectError(f"{project_dir}: several {noun} ({names}); pick one with --module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     anomaly,
+    barcode,
     classifier,
     code,
     crop,
@@ -24,6 +25,7 @@ from . import (
     webhook,
 )
 from .base import (
+    EvaluableModule,
     Evaluation,
     Module,
     ModuleEnv,
@@ -36,6 +38,7 @@ from .registry import known_types, lookup, module_type
 from .tree import build_modules, close_modules, open_modules, run_modules, walk
 
 __all__ = [
+    "EvaluableModule",
     "Evaluation",
     "Module",
     "ModuleEnv",
@@ -44,6 +47,7 @@ __all__ = [
     "TrainingData",
     "TrainingSources",
     "anomaly",
+    "barcode",
     "build_modules",
     "classifier",
     "close_modules",

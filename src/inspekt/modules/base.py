@@ -10,9 +10,10 @@ Life of a module:
 3. **Run** — :meth:`Module.run` once per image, on the shared context.
 4. **Close** — :meth:`Module.close` flushes and stops what ``open`` started.
 
-Trainable modules also declare what data they learn from and implement fit
-and evaluate, so ``inspekt train`` and ``inspekt eval`` treat every model type
-the same way.
+Evaluable modules implement evaluate, so ``inspekt eval`` measures every one the
+same way; trainable modules are evaluable and also declare what data they learn
+from and implement fit, for ``inspekt train``. A module that works without
+training (a code reader) is evaluable without being trainable.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ..types import Context, Image, Progress
 Mask = npt.NDArray[np.uint8]
 
 __all__ = [
+    "EvaluableModule",
     "Evaluation",
     "ImagePreparation",
     "Module",
@@ -210,7 +212,26 @@ class ImagePreparation:
         return context["image"], context["mask"]
 
 
-class TrainableModule(Module):
+class EvaluableModule(Module):
+    """A module ``inspekt eval`` measures on a labelled dataset, as it runs in the flow.
+
+    Its data is seen through the image-preparing modules before it (``preparation``),
+    so the numbers are those of the images the flow would hand it.
+    """
+
+    def __init__(self, options: ModuleOptions, env: ModuleEnv, index: int) -> None:
+        super().__init__(options, env, index)
+        #: Set by the project from the modules before this one; nothing outside a project.
+        self.preparation = ImagePreparation([], [])
+
+    @abstractmethod
+    def evaluate(
+        self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
+    ) -> Evaluation:
+        """Measure the opened module on a labelled dataset, exactly as it runs in the flow."""
+
+
+class TrainableModule(EvaluableModule):
     """A module with a model learnt from images, kept in ``models/<name>/``.
 
     Training records a fingerprint of what the model was made from (the options
@@ -219,11 +240,6 @@ class TrainableModule(Module):
     """
 
     learns_from: ClassVar[TrainingData]
-
-    def __init__(self, options: ModuleOptions, env: ModuleEnv, index: int) -> None:
-        super().__init__(options, env, index)
-        #: Set by the project from the modules before this one; nothing outside a project.
-        self.preparation = ImagePreparation([], [])
 
     @property
     def model_dir(self) -> Path:
@@ -279,9 +295,3 @@ class TrainableModule(Module):
     @abstractmethod
     def fit(self, sources: TrainingSources, progress: Progress | None = None) -> dict[str, Any]:
         """Learn from the data, save the model atomically, return training metadata."""
-
-    @abstractmethod
-    def evaluate(
-        self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
-    ) -> Evaluation:
-        """Measure the opened module on a labelled dataset, exactly as it runs in the flow."""
