@@ -59,6 +59,41 @@ data/classes.txt. A COCO data/annotations.json works too. Then:
     inspekt serve .
 """
 
+_OCR_README = """The ocr module finds and reads every line of printed text in the image
+(serial numbers, dates, lot codes) with the PP-OCR models that ship inside the
+rapidocr package; nothing is downloaded. It needs no training:
+
+    inspekt serve .
+
+Each line is returned in context["ocr"] (text, confidence, box, angle) and as a
+rectangle labelled with its text. The result is NOK when no line is read, or when
+a line breaks a rule. Options of the module in flow.yaml:
+
+    roi                 {x, y, width, height}: read only inside this rectangle
+    regions             image (default), or rectangles: read inside each rectangle
+                        found by a module before this one (a detector)
+    allowed_characters  e.g. "0123456789-": other characters are dropped
+    pattern             a regular expression every line's whole text must match,
+                        e.g. '^[A-Z]{2}\\d{6}$'
+    match_data          true: every line must equal the request's data
+    expected_lines      the number of lines each region must have (default: at least 1)
+    min_confidence      lines read less surely (0..1, default 0.5) are left out
+    angle               0, 90, 180, 270 (clockwise) or auto
+    invert              true: light text on a dark ground
+    upscale_below       regions and lines lower than this (px, default 32) are enlarged
+
+Why an image is NOK is in context["ocrProblems"].
+
+To measure how well it reads your images, put them in a folder with a
+labels.csv: a header file,text, then a row per line of text (an image with two
+lines has two rows), and run
+
+    inspekt eval . FOLDER --json
+
+It prints read_rate (lines read exactly / lines labelled) and false_read_rate
+(lines read that no row names / lines read).
+"""
+
 _BARCODE_README = """The barcode module reads every QR, Micro QR, Data Matrix, Aztec, PDF417,
 Code 128, Code 39, EAN-13, EAN-8, UPC-A, UPC-E and ITF code in the image, turned
 or inverted too. It needs no training:
@@ -103,6 +138,7 @@ _FLOWS: dict[str, str] = {
     ),
     "surface": "flow:\n  - type: surface\n    name: surface\n    data: data\n",
     "detector": "flow:\n  - type: detector\n    name: detector\n    data: data\n",
+    "ocr": "flow:\n  - type: ocr\n    name: ocr\n",
     "barcode": "flow:\n  - type: barcode\n    name: barcode\n",
 }
 _EXTRA_FILES: dict[str, dict[str, str]] = {
@@ -123,6 +159,7 @@ _EXTRA_FILES: dict[str, dict[str, str]] = {
         "data/images/.keep": "",
         "data/labels/.keep": "",
     },
+    "ocr": {"README.txt": _OCR_README},
     "barcode": {"README.txt": _BARCODE_README},
 }
 

@@ -108,6 +108,15 @@ def test_a_labelled_format_takes_its_read_before_a_label_of_any_format(tmp_path:
     assert evaluator.result.read_rate == 1.0 and evaluator.result.false_read_rate == 0.0
 
 
+def test_a_read_is_matched_by_its_text_whatever_its_confidence(tmp_path: Path) -> None:
+    corners = ((5, 5), (15, 5), (15, 15), (5, 15))
+    assert reading("A").confidence == 1.0  # a decoded code is certain
+    unsure = Reading("AB12", "text", corners, 0.0, confidence=0.62)
+    evaluator = ReadingEvaluator()
+    evaluator.add(ReadingSample(tmp_path / "x.png", (Label("AB12"),)), [unsure], 1.0)
+    assert evaluator.result.read_rate == 1.0
+
+
 def test_nothing_read_is_no_false_read(tmp_path: Path) -> None:
     evaluator = ReadingEvaluator()
     evaluator.add(ReadingSample(tmp_path / "x.png", ()), [], 1.0)

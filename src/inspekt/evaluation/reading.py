@@ -70,13 +70,15 @@ class Reading:
 
     ``corners`` are the read area's top-left, top-right, bottom-right and bottom-left
     as the reader saw the symbol (turned with it), and ``angle`` is that orientation
-    in degrees, clockwise on the image.
+    in degrees, clockwise on the image. ``confidence`` (0..1) is the reader's own, for
+    readers that have one (text recognition); a decoded code is certain.
     """
 
     text: str
     format: str
     corners: tuple[Point, Point, Point, Point]
     angle: float
+    confidence: float = 1.0
 
     @property
     def box(self) -> tuple[int, int, int, int]:
