@@ -131,6 +131,18 @@ def test_a_2d_code_reports_its_turn_clockwise_and_its_corners_turned_with_it() -
     assert code["angle"] == pytest.approx(-90, abs=2) and tr_y < tl_y  # the top edge points up
 
 
+@pytest.mark.parametrize("angle", [37, 128])
+def test_a_bar_code_turned_far_from_the_axes_is_read_once_with_its_turn(angle: float) -> None:
+    # scan lines along the axes miss it; it is found by its bars and read stood upright
+    context = inspected(part((linear("code128", "PN-88120"), 400, 300), angle=angle))
+    assert context["result"] is True
+    (code,) = context["codes"]
+    assert code["format"] == "Code128" and code["text"] == "PN-88120"
+    assert code["angle"] == pytest.approx(-angle, abs=3)  # clockwise, the top edge's turn
+    assert all(150 <= x <= 650 and 50 <= y <= 550 for x, y in code["corners"])
+    assert len(context["detectedRectangles"]) == 1
+
+
 def test_several_codes_are_all_read_and_counted() -> None:
     image = part(
         (qr("ONE"), 200, 170), (datamatrix("TWO"), 600, 170), (linear("code128", "THREE"), 400, 430)

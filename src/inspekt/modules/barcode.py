@@ -1,6 +1,8 @@
 """Barcode: reads every 1D and 2D code in the image (or its ``roi``), with no training.
 
-Codes are read with zxing-cpp, in any orientation, inverted ones too. Per image each
+Codes are read with zxing-cpp, in any orientation, inverted ones too; linear codes
+turned away from the axes, which zxing-cpp's scan lines miss, are found by their bars'
+gradients and read cut out upright (see ``_turned_linear``). Per image each
 code is added to ``context["codes"]`` as ``{"module", "format", "text", "corners",
 "angle"}`` and as a rectangle (``source.type`` ``CODE``, the format as its class, the
 code's orientation in ``rotate``). The result is NOK when fewer or more codes than
@@ -17,8 +19,9 @@ import re
 import time
 import typing
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
+import cv2
 import numpy as np
 import zxingcpp
 from pydantic import Field, field_validator
@@ -104,6 +107,10 @@ class BarcodeModule(EvaluableModule):
             [getattr(zxingcpp.BarcodeFormat, name) for name in options.formats]
         )
         self._pattern = None if options.pattern is None else re.compile(options.pattern)
+        linear = [name for name in options.formats if name in _LINEAR]
+        self._linear = zxingcpp.BarcodeFormats(
+            [getattr(zxingcpp.BarcodeFormat, name) for name in linear]
+        ) if linear else None
 
     def read(self, image: Image) -> list[Reading]:
         """Every code in the image's ROI, in image coordinates."""
@@ -133,7 +140,10 @@ class BarcodeModule(EvaluableModule):
             )
             angle = float(code.orientation)
             readings.append(Reading(code.text, code.format.name, (tl, tr, br, bl), angle))
-        return _bands_joined(readings)
+        readings = _bands_joined(readings)
+        if self._linear is not None:
+            readings += _turned_linear(view, self._linear, readings, left, top)
+        return readings
 
     # ---- evaluation ------------------------------------------------------------------------
 
@@ -245,3 +255,183 @@ def _joined(bands: list[Reading]) -> Reading:
     start = round(largest.angle / 90) % 4
     tl, tr, br, bl = corners[start:] + corners[:start]
     return Reading(largest.text, largest.format, (tl, tr, br, bl), largest.angle)
+
+
+# ---- linear codes turned away from the axes --------------------------------------------------
+
+#: The candidate search works on the image shrunk by a whole factor to at most this
+#: many pixels a side.
+_SEARCH_SIDE = 1024
+#: A search block's side on the shrunk image (px).
+_BLOCK = 8
+#: A block is part of a bar code when its gradients are this coherent (0..1)...
+_COHERENCE = 0.5
+#: ...and strong: this mean squared gradient (gray levels per pixel, squared).
+_ENERGY = 60.0
+#: A block's gradients point the way of its blob's within this many degrees.
+_SAME_WAY_DEG = 20.0
+#: Blocks a candidate has at least, and candidates read at most per image (largest first).
+_MIN_BLOCKS = 6
+_CANDIDATES = 6
+#: An unread crop is read again sharpened by this much (unsharp masking; 0: not).
+_SHARPEN = 1.0
+
+#: A candidate: the affine map from the image onto its upright crop, and the crop's size.
+_Candidate = tuple[np.ndarray, tuple[int, int]]
+
+
+def _turned_linear(
+    view: Image, formats: zxingcpp.BarcodeFormats, known: list[Reading], left: int, top: int
+) -> list[Reading]:
+    """Linear codes turned too far from the axes for zxing-cpp's scan lines: each region of
+    strong, parallel gradients is cut out with its bars upright along its length and read
+    alone; a code already among ``known`` is not read twice. Corners are in image
+    coordinates."""
+    if view.ndim == 2 or view.shape[2] == 1:
+        gray = view.reshape(view.shape[:2])
+    else:
+        gray = cast(Image, cv2.cvtColor(as_bgr(view), cv2.COLOR_BGR2GRAY))
+    found: list[Reading] = []
+    for upright, size in _bar_regions(gray):
+        back = cv2.invertAffineTransform(upright)
+        x, y = back @ (size[0] / 2, size[1] / 2, 1.0)
+        if any(
+            _inside(x + left, y + top, reading)
+            for reading in (*known, *found) if reading.format in _LINEAR
+        ):
+            continue  # read already
+        crop = cv2.warpAffine(
+            gray, upright, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        )
+        codes = zxingcpp.read_barcodes(crop, formats=formats, try_downscale=False)
+        if not codes and _SHARPEN > 0:  # narrow bars blurred together: sharpened once
+            soft = cv2.GaussianBlur(crop, (0, 0), 1.0)
+            crop = cv2.addWeighted(crop, 1 + _SHARPEN, soft, -_SHARPEN, 0)
+            codes = zxingcpp.read_barcodes(crop, formats=formats, try_downscale=False)
+        readings = []
+        for code in codes:
+            at = code.position
+            points = [
+                back @ (point.x, point.y, 1.0)
+                for point in (at.top_left, at.top_right, at.bottom_right, at.bottom_left)
+            ]
+            tl, tr, br, bl = ((round(px) + left, round(py) + top) for px, py in points)
+            angle = float(round(np.degrees(np.arctan2(tr[1] - tl[1], tr[0] - tl[0]))))
+            readings.append(Reading(code.text, code.format.name, (tl, tr, br, bl), angle))
+        for reading in readings:
+            # one code read as two texts (bands of a warped code scanned differently)
+            # is no read: one of them is false
+            if any(
+                _same_place(reading, other) and other.text != reading.text
+                for other in (*readings, *known, *found) if other.format in _LINEAR
+            ):
+                continue
+            if not any(_bands_of_one_code(reading, other) for other in (*known, *found)):
+                found.append(reading)
+    return found
+
+
+def _same_place(a: Reading, b: Reading) -> bool:
+    """Whether two readings' boxes overlap."""
+    (al, at, ar, ab), (bl, bt, br, bb) = a.box, b.box
+    return al <= br and bl <= ar and at <= bb and bt <= ab
+
+
+def _inside(x: float, y: float, reading: Reading) -> bool:
+    left, top, right, bottom = reading.box
+    return bool(left <= x <= right and top <= y <= bottom)
+
+
+def _bar_regions(gray: Image) -> list[_Candidate]:
+    """Regions that look like a bar code (blocks of strong gradients that all point one
+    way), largest first, each as the map that cuts it out upright."""
+    height, width = gray.shape[:2]
+    shrink = -(-max(height, width) // _SEARCH_SIDE)  # whole: OpenCV's fast path, no aliasing
+    small = gray if shrink == 1 else cv2.resize(
+        gray[: height // shrink * shrink, : width // shrink * shrink],
+        (width // shrink, height // shrink), interpolation=cv2.INTER_AREA,
+    )
+    rows, cols = small.shape[0] // _BLOCK, small.shape[1] // _BLOCK
+    if rows < 2 or cols < 2:
+        return []
+    small = small[: rows * _BLOCK, : cols * _BLOCK].astype(np.float32)
+    gx = cv2.Scharr(small, cv2.CV_32F, 1, 0, scale=1 / 32)
+    gy = cv2.Scharr(small, cv2.CV_32F, 0, 1, scale=1 / 32)
+    # the structure tensor's mean over each block
+    xx, yy, xy = (
+        cv2.resize(product, (cols, rows), interpolation=cv2.INTER_AREA)
+        for product in (gx * gx, gy * gy, gx * gy)
+    )
+    energy = xx + yy
+    coherence = np.sqrt((xx - yy) ** 2 + 4 * xy**2) / (energy + 1e-6)
+    mask = ((coherence > _COHERENCE) & (energy > _ENERGY)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    block = float(_BLOCK * shrink)  # a block's side on the image
+    regions: list[_Candidate] = []
+    for label in sorted(range(1, count), key=lambda i: -int(stats[i, cv2.CC_STAT_AREA])):
+        if stats[label, cv2.CC_STAT_AREA] < _MIN_BLOCKS or len(regions) == _CANDIDATES:
+            break
+        ys, xs = _one_direction(labels == label, xx, yy, xy)
+        if len(xs) < _MIN_BLOCKS:
+            continue
+        region = _upright(gray, (np.stack([xs, ys], axis=1) + 0.5) * block, block)
+        if region is not None:
+            regions.append(region)
+    return regions
+
+
+def _one_direction(
+    blob: np.ndarray, xx: np.ndarray, yy: np.ndarray, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The blocks of ``blob`` whose gradients point the blob's main way, the largest
+    connected piece of them: a code touching a part's edge is parted from it."""
+    ys, xs = np.nonzero(blob)
+    main = 0.5 * np.arctan2(2 * xy[ys, xs].sum(), (xx[ys, xs] - yy[ys, xs]).sum())
+    each = 0.5 * np.arctan2(2 * xy[ys, xs], xx[ys, xs] - yy[ys, xs])
+    near = np.cos(2 * (each - main)) > np.cos(np.radians(2 * _SAME_WAY_DEG))
+    if near.all():
+        return ys, xs
+    kept = np.zeros(blob.shape, np.uint8)
+    kept[ys[near], xs[near]] = 1
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(kept, connectivity=8)
+    if count < 2:
+        return ys[:0], xs[:0]
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    ys, xs = np.nonzero(labels == largest)
+    return ys, xs
+
+
+def _upright(gray: Image, points: np.ndarray, block: float) -> _Candidate | None:
+    """The map that cuts the blocks centred at ``points`` out of ``gray`` with their bars
+    upright and the code's length level, with a margin, and the crop's size; None for
+    blocks too narrow across their gradients to be bars (an edge)."""
+    height, width = gray.shape[:2]
+    x0, y0 = (max(0, int(v - block)) for v in points.min(axis=0))
+    x1, y1 = (int(v + block) for v in points.max(axis=0))
+    patch = gray[y0 : min(height, y1), x0 : min(width, x1)].astype(np.float32)
+    # across the bars: the gradients' direction at full resolution (bars a pixel or two
+    # wide alias on the shrunk image), by the mean of the doubled angle, so the two
+    # opposite edges of a bar agree
+    gx = cv2.Scharr(patch, cv2.CV_32F, 1, 0, scale=1 / 32)
+    gy = cv2.Scharr(patch, cv2.CV_32F, 0, 1, scale=1 / 32)
+    across = 0.5 * np.arctan2(2 * float((gx * gy).sum()), float((gx * gx - gy * gy).sum()))
+    # the code's length: the blocks' long axis; a code seen in perspective has its bars
+    # leaning on it, so the crop is sheared, not only turned, to stand them upright
+    centre = points.mean(axis=0)
+    spread = np.cov((points - centre).T)
+    length = 0.5 * np.arctan2(2 * spread[0, 1], spread[0, 0] - spread[1, 1])
+    if np.cos(length - across) < 0:
+        length += np.pi
+    if np.cos(length - across) < np.cos(np.radians(35)):
+        length = across  # a blob no longer than tall tells no length: turn only
+    axes = np.array([[np.cos(length), -np.sin(across)], [np.sin(length), np.cos(across)]])
+    onto = np.linalg.inv(axes)  # image offsets to (along the code, along the bars)
+    along, up = onto @ (points - centre).T
+    size = np.array([along.max() - along.min(), up.max() - up.min()]) + block
+    if size[0] < 3 * block:
+        return None
+    size = size * 1.2 + 40  # the quiet zone and a margin
+    middle = centre + axes @ ((along.max() + along.min()) / 2, (up.max() + up.min()) / 2)
+    upright = np.hstack([onto, (size / 2 - onto @ middle)[:, None]])
+    return upright, (int(size[0]), int(size[1]))
