@@ -46,7 +46,7 @@ def peer(python: str, train: Path, val: Path, seconds: float, scratch: Path) -> 
     data = load_detection_set(val)
     evaluator = DetectionEvaluator(data, shown_confidence=0.25)
     for sample in data.samples:
-        boxes = result["detections"][str(sample.image.resolve())]
+        boxes = result["detections"][sample.image.name]
         evaluator.add(sample, [Box(int(b[0]), *b[1:5], b[5]) for b in boxes], 0.0)
     scored = evaluator.result.as_json()
     return {

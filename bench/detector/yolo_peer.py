@@ -3,7 +3,7 @@
 Run with a Python that has ``ultralytics`` (AGPL, a bench-only dependency: never
 imported by inspekt, not installed by it). Trains ``yolov8n.yaml`` from random weights
 (no weights can be downloaded) on TRAIN for a fixed number of CPU seconds, then writes
-every validation image's boxes as JSON, for ``evaluate.py --peer`` to score with
+every validation image's boxes as JSON (by file name), for ``evaluate.py --peer`` to score with
 inspekt's own COCO-style mAP.
 
     python bench/detector/yolo_peer.py TRAIN VAL --seconds 560 --out found.json
@@ -66,7 +66,7 @@ def main() -> None:
                                    max_det=100, device="cpu", verbose=False)[0]
             ms.append((time.perf_counter() - begun) * 1000)
             boxes = result.boxes
-            found[str(image.resolve())] = [
+            found[image.name] = [
                 [int(c), *map(float, xyxy), float(p)]
                 for xyxy, c, p in zip(boxes.xyxy.tolist(), boxes.cls.tolist(),
                                       boxes.conf.tolist(), strict=True)
