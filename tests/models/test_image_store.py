@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inspekt.errors import TrainingError
 from inspekt.models.image_store import ImageStore
 
 
@@ -27,8 +28,8 @@ def test_rows_read_back_like_an_array_and_views_share_the_file() -> None:
 
 def test_a_wrong_shape_or_a_view_is_not_appended() -> None:
     with ImageStore((2, 2)) as store:
-        with pytest.raises(ValueError, match="expected uint8"):
+        with pytest.raises(TrainingError, match="should be uint8"):
             store.append(np.zeros((2, 3), np.uint8))
         store.append(np.zeros((2, 2), np.uint8))
-        with pytest.raises(ValueError, match="view"):
+        with pytest.raises(TrainingError, match="view"):
             store.view(np.array([0])).append(np.zeros((2, 2), np.uint8))

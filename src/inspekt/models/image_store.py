@@ -17,6 +17,8 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import TrainingError
+
 __all__ = ["ImageStore"]
 
 Rows = int | slice | npt.NDArray[np.bool_] | npt.NDArray[np.int64]
@@ -38,9 +40,12 @@ class ImageStore:
 
     def append(self, item: npt.NDArray[np.uint8]) -> None:
         if item.shape != self.item_shape or item.dtype != np.uint8:
-            raise ValueError(f"expected uint8 {self.item_shape}, got {item.dtype} {item.shape}")
+            raise TrainingError(
+                f"a training image should be uint8 {self.item_shape}, "
+                f"got {item.dtype} {item.shape}"
+            )
         if self._rows is not None:
-            raise ValueError("a view cannot be appended to")
+            raise TrainingError("a view of the training images cannot be appended to")
         os.pwrite(self._file.fileno(), np.ascontiguousarray(item).data,
                   self._count * self._item_bytes)
         self._count += 1
@@ -62,7 +67,7 @@ class ImageStore:
         for slot, row in enumerate(chosen):
             read = os.preadv(self._file.fileno(), [out[slot].data], int(row) * self._item_bytes)
             if read != self._item_bytes:
-                raise OSError(f"the scratch file of training images is short at row {row}")
+                raise TrainingError(f"the scratch file of training images is short at row {row}")
         return out[0] if isinstance(rows, (int, np.integer)) else out
 
     def __iter__(self) -> Iterator[npt.NDArray[np.uint8]]:
