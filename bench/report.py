@@ -325,6 +325,7 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
     out += _included_section("Classifier", CLASSIFIER_RESULTS, "the `bench/classifier/` scripts")
     out += _included_section("Surface detection", SURFACE_RESULTS, "the `bench/surface/` scripts")
     out += _included_section("Detector", DETECTOR_RESULTS, "the `bench/detector/` scripts")
+    out += _included_section("Code reading", READERS_RESULTS, "`python bench/readers/codes.py`")
     out += [
         "## Reproduce",
         "",
@@ -487,6 +488,7 @@ ANOMALY_RESULTS = Path(__file__).parent / "anomaly" / "RESULTS.md"
 CLASSIFIER_RESULTS = Path(__file__).parent / "classifier" / "RESULTS.md"
 SURFACE_RESULTS = Path(__file__).parent / "surface" / "RESULTS.md"
 DETECTOR_RESULTS = Path(__file__).parent / "detector" / "RESULTS.md"
+READERS_RESULTS = Path(__file__).parent / "readers" / "RESULTS.md"
 STARTUP_RESULTS = Path(__file__).parent / "startup.md"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
