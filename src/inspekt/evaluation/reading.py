@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Collection, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, FlowError
+from ..imaging.io import read_image_file
 from ..imaging.render import Color, as_bgr, legend_strip
-from ..types import Image
+from ..types import Image, Progress
 
 __all__ = [
     "LABELS_FILE",
@@ -288,3 +290,27 @@ def _match(labels: Sequence[Label], readings: Sequence[Reading]) -> dict[int, in
                 matched[i] = j
                 break
     return matched
+
+
+def measure_reader(
+    data: ReadingSet,
+    read: Callable[[Image], list[Reading]],
+    prepare: Callable[[Image], Image],
+    keep_examples: bool,
+    progress: Progress | None = None,
+) -> ReadingEvaluation:
+    """Every sample read as the flow would (``prepare`` replays the modules before the
+    reader), timed, and matched to its labels; an image the reader refuses stops the
+    evaluation naming the image."""
+    evaluator = ReadingEvaluator(keep_examples)
+    for done, sample in enumerate(data.samples, 1):
+        image = prepare(read_image_file(sample.image))
+        started = time.perf_counter()
+        try:
+            readings = read(image)
+        except FlowError as exc:
+            raise DatasetError(f"{sample.image}: {exc.message}") from exc
+        evaluator.add(sample, readings, (time.perf_counter() - started) * 1000, image)
+        if progress:
+            progress(done, len(data.samples), "eval")
+    return evaluator.result

@@ -16,7 +16,6 @@ is a sentence in ``context["codeProblems"]``.
 from __future__ import annotations
 
 import re
-import time
 import typing
 from pathlib import Path
 from typing import Literal, cast
@@ -26,14 +25,13 @@ import numpy as np
 import zxingcpp
 from pydantic import Field, field_validator
 
-from ..errors import DatasetError, FlowError
+from ..errors import FlowError
 from ..evaluation.reading import (
     Reading,
     ReadingEvaluation,
-    ReadingEvaluator,
     load_reading_set,
+    measure_reader,
 )
-from ..imaging.io import read_image_file
 from ..imaging.regions import Rect, roi_view
 from ..imaging.render import as_bgr
 from ..results import ClassName, Rectangle, add_rectangles
@@ -151,18 +149,9 @@ class BarcodeModule(EvaluableModule):
         self, dataset: Path, progress: Progress | None = None, keep_examples: bool = False
     ) -> ReadingEvaluation:
         data = load_reading_set(dataset, FORMATS)
-        evaluator = ReadingEvaluator(keep_examples)
-        for done, sample in enumerate(data.samples, 1):
-            image = self.preparation(read_image_file(sample.image))[0]
-            started = time.perf_counter()
-            try:
-                readings = self.read(image)
-            except FlowError as exc:
-                raise DatasetError(f"{sample.image}: {exc.message}") from exc
-            evaluator.add(sample, readings, (time.perf_counter() - started) * 1000, image)
-            if progress:
-                progress(done, len(data.samples), "eval")
-        return evaluator.result
+        return measure_reader(
+            data, self.read, lambda image: self.preparation(image)[0], keep_examples, progress
+        )
 
     # ---- inspection ------------------------------------------------------------------------
 

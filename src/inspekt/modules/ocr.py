@@ -15,7 +15,6 @@ each reason is a sentence in ``context["ocrProblems"]``.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
@@ -25,9 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, field_validator
 
-from ..errors import DatasetError, FlowError
-from ..evaluation.reading import Reading, ReadingEvaluation, ReadingEvaluator, load_reading_set
-from ..imaging.io import read_image_file
+from ..errors import FlowError
+from ..evaluation.reading import Reading, ReadingEvaluation, load_reading_set, measure_reader
 from ..imaging.regions import Rect, roi_view
 from ..imaging.render import as_bgr
 from ..models.text_reader import Line, TextReader
@@ -223,19 +221,9 @@ class OcrModule(EvaluableModule):
         """Measured on the image (or its roi): with ``regions: rectangles`` too, as no
         module before this one runs to find rectangles."""
         data = load_reading_set(dataset)
-        evaluator = ReadingEvaluator(keep_examples)
-        self.open()
-        for done, sample in enumerate(data.samples, 1):
-            image = self.preparation(read_image_file(sample.image))[0]
-            started = time.perf_counter()
-            try:
-                readings = self.read(image)
-            except FlowError as exc:
-                raise DatasetError(f"{sample.image}: {exc.message}") from exc
-            evaluator.add(sample, readings, (time.perf_counter() - started) * 1000, image)
-            if progress:
-                progress(done, len(data.samples), "eval")
-        return evaluator.result
+        return measure_reader(
+            data, self.read, lambda image: self.preparation(image)[0], keep_examples, progress
+        )
 
     # ---- inspection ------------------------------------------------------------------------
 
