@@ -23,7 +23,7 @@ from typing import Literal, cast
 import cv2
 import numpy as np
 import zxingcpp
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..errors import FlowError
 from ..evaluation.reading import (
@@ -36,7 +36,7 @@ from ..imaging.regions import Rect, roi_view
 from ..imaging.render import as_bgr
 from ..results import ClassName, Rectangle, add_rectangles
 from ..types import Context, Image
-from .base import EvaluableModule, ModuleEnv, ModuleOptions, Progress
+from .base import EvaluableModule, ModuleEnv, ModuleOptions, Progress, RegexPattern
 from .registry import module_type
 
 __all__ = ["FORMATS", "BarcodeModule", "BarcodeOptions"]
@@ -71,7 +71,7 @@ class BarcodeOptions(ModuleOptions):
         ge=0,
         description="Codes the image must have; another count is NOK. Unset: at least one.",
     )
-    pattern: str | None = Field(
+    pattern: RegexPattern | None = Field(
         None,
         description="Regular expression every code's whole text must match; one that does "
         "not is NOK.",
@@ -80,16 +80,6 @@ class BarcodeOptions(ModuleOptions):
         False, description="Every code's text must equal the request's data; one that does "
         "not is NOK.",
     )
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
 
 @module_type

@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
     "ModuleOptions",
     "Progress",
     "ProjectPath",
+    "RegexPattern",
     "TrainableModule",
     "TrainingData",
     "TrainingSources",
@@ -62,6 +64,18 @@ def _inside_project(value: str) -> str:
 
 #: A relative path that cannot leave the project folder.
 ProjectPath = Annotated[str, AfterValidator(_inside_project)]
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+#: A regular expression, compiled once at load so a bad one names its field there.
+RegexPattern = Annotated[str, AfterValidator(_compiles)]
 
 
 class ModuleOptions(BaseModel):

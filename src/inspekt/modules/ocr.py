@@ -22,7 +22,7 @@ from typing import Literal, cast
 import cv2
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..errors import FlowError
 from ..evaluation.reading import Reading, ReadingEvaluation, load_reading_set, measure_reader
@@ -31,7 +31,7 @@ from ..imaging.render import as_bgr
 from ..models.text_reader import Line, TextReader
 from ..results import ClassName, Rectangle, add_rectangles
 from ..types import Context, Image
-from .base import EvaluableModule, ModuleEnv, ModuleOptions, Progress
+from .base import EvaluableModule, ModuleEnv, ModuleOptions, Progress, RegexPattern
 from .registry import module_type
 
 __all__ = ["OcrModule", "OcrOptions"]
@@ -61,7 +61,7 @@ class OcrOptions(ModuleOptions):
         description="Characters a text may have; others are dropped from what was read "
         "before it is checked and reported.",
     )
-    pattern: str | None = Field(
+    pattern: RegexPattern | None = Field(
         None,
         description="Regular expression every line's whole text must match; one that does "
         "not is NOK.",
@@ -90,16 +90,6 @@ class OcrOptions(ModuleOptions):
         32, ge=0,
         description="Regions and lines lower than this (px) are enlarged before reading.",
     )
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
 
 @dataclass(frozen=True)
