@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
@@ -101,24 +102,50 @@ class BarcodeModule(EvaluableModule):
         ) if linear else None
 
     def read(self, image: Image) -> list[Reading]:
-        """Every code in the image's ROI, in image coordinates."""
+        """Every code in the image's ROI, in image coordinates.
+
+        zxing-cpp's cost grows with the pixels it scans and the formats it looks for, and
+        a code is a small part of a camera's frame: so the busy areas (blocks of strong
+        gradients, where every code's modules are) are read first, each alone, and the
+        whole view only when they hold fewer codes than expected (at least one unset).
+        """
         view = roi_view(image, self.options.roi)
         if view.size == 0:
             height, width = image.shape[:2]
             raise FlowError(f"{self.name}: the roi lies outside the {width}x{height} image")
-        try:
-            found = zxingcpp.read_barcodes(
-                # a flipped or cropped view has strides the reader's buffer cannot take
-                np.ascontiguousarray(view if view.ndim == 2 else as_bgr(view)),
-                formats=self._formats, try_rotate=True, try_downscale=True, try_invert=True,
-            )
-        except (TypeError, ValueError) as exc:
-            # zxing-cpp takes only 8-bit gray or BGR pixels
-            raise FlowError(
-                f"{self.name}: cannot read codes in a {view.dtype} image of shape "
-                f"{view.shape}: {exc}"
-            ) from exc
+        gray = _gray(view, self.name)
         left, top = (0, 0) if self.options.roi is None else (self.options.roi.x, self.options.roi.y)
+        blocks = _BlockGradients.of(gray)
+        readings = self._with_turned_linear(gray, blocks, left, top, [
+            reading
+            for x0, y0, x1, y1 in _busy_areas(blocks, gray.shape)
+            for reading in self._zxing(gray[y0:y1, x0:x1], x0 + left, y0 + top)
+        ])
+        wanted = 1 if self.options.expected_count is None else self.options.expected_count
+        if len(readings) < wanted:  # a code the busy areas missed (faint, or on texture)
+            readings = self._with_turned_linear(
+                gray, blocks, left, top, self._zxing(gray, left, top)
+            )
+        return readings
+
+    def _with_turned_linear(
+        self, gray: Image, blocks: _BlockGradients, left: int, top: int, found: list[Reading]
+    ) -> list[Reading]:
+        """zxing-cpp's readings with each linear code's bands joined, and the linear codes
+        turned too far for its scan lines added."""
+        readings = _bands_joined(found)
+        if self._linear is None:
+            return readings
+        return readings + _turned_linear(gray, blocks, self._linear, readings, left, top)
+
+    def _zxing(self, gray: Image, left: int, top: int) -> list[Reading]:
+        """zxing-cpp's readings of ``gray`` (in any orientation, inverted too), moved by
+        ``(left, top)``."""
+        found = zxingcpp.read_barcodes(
+            # a cropped view has strides the reader's buffer cannot take
+            np.ascontiguousarray(gray),
+            formats=self._formats, try_rotate=True, try_downscale=True, try_invert=True,
+        )
         readings = []
         for code in found:
             at = code.position
@@ -126,11 +153,8 @@ class BarcodeModule(EvaluableModule):
                 (point.x + left, point.y + top)
                 for point in (at.top_left, at.top_right, at.bottom_right, at.bottom_left)
             )
-            angle = float(code.orientation)
-            readings.append(Reading(code.text, code.format.name, (tl, tr, br, bl), angle))
-        readings = _bands_joined(readings)
-        if self._linear is not None:
-            readings += _turned_linear(view, self._linear, readings, left, top)
+            readings.append(Reading(code.text, code.format.name, (tl, tr, br, bl),
+                                    float(code.orientation)))
         return readings
 
     # ---- evaluation ------------------------------------------------------------------------
@@ -236,13 +260,125 @@ def _joined(bands: list[Reading]) -> Reading:
     return Reading(largest.text, largest.format, (tl, tr, br, bl), largest.angle)
 
 
-# ---- linear codes turned away from the axes --------------------------------------------------
+# ---- where codes may be ------------------------------------------------------------------
 
-#: The candidate search works on the image shrunk by a whole factor to at most this
-#: many pixels a side.
+#: The block search works on the image shrunk by a whole factor to at most this many
+#: pixels a side.
 _SEARCH_SIDE = 1024
 #: A search block's side on the shrunk image (px).
 _BLOCK = 8
+#: A block is busy (may hold a code's modules) above this mean squared gradient (gray
+#: levels per pixel, squared): a 3 px module at 60 levels of contrast, blurred by 1.2 px,
+#: is several times that; smooth or grained part surfaces are well under it.
+_BUSY = 30.0
+#: ...unless it is mostly one edge (a part's outline, a hole, a label's rim): the squared
+#: mean gradient over the mean squared gradient, near 1 for one step, near 0 where edges
+#: rise and fall in turn as across a code's modules or bars.
+_ONE_EDGE = 0.2
+#: A busy area is read with this much around it, in blocks: the quiet zone, and a code's
+#: rim that blur left under the threshold.
+_BUSY_MARGIN = 2
+#: Busy areas covering more than this share of the image are read as the whole image
+#: (a textured part): one scan then costs less than many overlapping ones.
+_BUSY_SHARE = 0.5
+
+
+def _gray(view: Image, name: str) -> Image:
+    """The view as contiguous 8-bit gray: what both searches and zxing-cpp read."""
+    if view.dtype != np.uint8:
+        raise FlowError(
+            f"{name}: cannot read codes in a {view.dtype} image of shape {view.shape}: "
+            "codes are read in 8-bit images"
+        )
+    if view.ndim == 2 or view.shape[2] == 1:
+        return np.ascontiguousarray(view.reshape(view.shape[:2]))
+    return cast(Image, cv2.cvtColor(as_bgr(view), cv2.COLOR_BGR2GRAY))
+
+
+@dataclass(frozen=True)
+class _BlockGradients:
+    """The structure tensor (mean ``gx²``, ``gy²``, ``gx·gy``) and the mean gradient
+    (``x``, ``y``) of each block of the image shrunk to at most ``_SEARCH_SIDE`` a side;
+    ``side`` is a block's side on the image."""
+
+    xx: np.ndarray
+    yy: np.ndarray
+    xy: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    side: int
+
+    @classmethod
+    def of(cls, gray: Image) -> _BlockGradients:
+        height, width = gray.shape[:2]
+        shrink = -(-max(height, width) // _SEARCH_SIDE)  # whole: OpenCV's fast path, no aliasing
+        small = gray if shrink == 1 else cv2.resize(
+            gray[: height // shrink * shrink, : width // shrink * shrink],
+            (width // shrink, height // shrink), interpolation=cv2.INTER_AREA,
+        )
+        rows, cols = small.shape[0] // _BLOCK, small.shape[1] // _BLOCK
+        if rows < 2 or cols < 2:
+            empty = np.zeros((0, 0), np.float32)
+            return cls(empty, empty, empty, empty, empty, _BLOCK * shrink)
+        small = small[: rows * _BLOCK, : cols * _BLOCK].astype(np.float32)
+        gx = cv2.Scharr(small, cv2.CV_32F, 1, 0, scale=1 / 32)
+        gy = cv2.Scharr(small, cv2.CV_32F, 0, 1, scale=1 / 32)
+        xx, yy, xy, x, y = (
+            cv2.resize(product, (cols, rows), interpolation=cv2.INTER_AREA)
+            for product in (gx * gx, gy * gy, gx * gy, gx, gy)
+        )
+        return cls(xx, yy, xy, x, y, _BLOCK * shrink)
+
+
+def _busy_areas(blocks: _BlockGradients, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+    """Boxes ``(x0, y0, x1, y1)`` around the busy blocks, with a margin, overlapping ones
+    joined; the whole image when they would cover most of it."""
+    height, width = shape[:2]
+    if blocks.xx.size == 0:
+        return [(0, 0, width, height)]
+    energy = blocks.xx + blocks.yy
+    one_edge = (blocks.x**2 + blocks.y**2) / (energy + 1e-6)
+    busy = ((energy > _BUSY) & (one_edge < _ONE_EDGE)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(busy, connectivity=8)
+    boxes = []
+    for label in range(1, count):
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        boxes.append((
+            max(0, (x - _BUSY_MARGIN) * blocks.side),
+            max(0, (y - _BUSY_MARGIN) * blocks.side),
+            min(width, (x + w + _BUSY_MARGIN) * blocks.side),
+            min(height, (y + h + _BUSY_MARGIN) * blocks.side),
+        ))
+    boxes = _joined_boxes(boxes)
+    if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > _BUSY_SHARE * width * height:
+        return [(0, 0, width, height)]
+    return boxes
+
+
+def _joined_boxes(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """The boxes with every overlapping pair replaced by the box around both, until none
+    overlap: a code split over two areas is read whole."""
+    joined: list[tuple[int, int, int, int]] = []
+    for box in boxes:
+        while True:
+            touching = [
+                other for other in joined
+                if other[0] < box[2] and box[0] < other[2]
+                and other[1] < box[3] and box[1] < other[3]
+            ]
+            if not touching:
+                break
+            joined = [other for other in joined if other not in touching]
+            box = (
+                min(box[0], *(o[0] for o in touching)), min(box[1], *(o[1] for o in touching)),
+                max(box[2], *(o[2] for o in touching)), max(box[3], *(o[3] for o in touching)),
+            )
+        joined.append(box)
+    return joined
+
+
+# ---- linear codes turned away from the axes --------------------------------------------------
+
 #: A block is part of a bar code when its gradients are this coherent (0..1)...
 _COHERENCE = 0.5
 #: ...and strong: this mean squared gradient (gray levels per pixel, squared).
@@ -260,18 +396,19 @@ _Candidate = tuple[np.ndarray, tuple[int, int]]
 
 
 def _turned_linear(
-    view: Image, formats: zxingcpp.BarcodeFormats, known: list[Reading], left: int, top: int
+    gray: Image,
+    blocks: _BlockGradients,
+    formats: zxingcpp.BarcodeFormats,
+    known: list[Reading],
+    left: int,
+    top: int,
 ) -> list[Reading]:
     """Linear codes turned too far from the axes for zxing-cpp's scan lines: each region of
     strong, parallel gradients is cut out with its bars upright along its length and read
     alone; a code already among ``known`` is not read twice. Corners are in image
     coordinates."""
-    if view.ndim == 2 or view.shape[2] == 1:
-        gray = view.reshape(view.shape[:2])
-    else:
-        gray = cast(Image, cv2.cvtColor(as_bgr(view), cv2.COLOR_BGR2GRAY))
     found: list[Reading] = []
-    for upright, size in _bar_regions(gray):
+    for upright, size in _bar_regions(gray, blocks):
         back = cv2.invertAffineTransform(upright)
         x, y = back @ (size[0] / 2, size[1] / 2, 1.0)
         if any(
@@ -321,32 +458,18 @@ def _inside(x: float, y: float, reading: Reading) -> bool:
     return bool(left <= x <= right and top <= y <= bottom)
 
 
-def _bar_regions(gray: Image) -> list[_Candidate]:
+def _bar_regions(gray: Image, blocks: _BlockGradients) -> list[_Candidate]:
     """Regions that look like a bar code (blocks of strong gradients that all point one
     way), largest first, each as the map that cuts it out upright."""
-    height, width = gray.shape[:2]
-    shrink = -(-max(height, width) // _SEARCH_SIDE)  # whole: OpenCV's fast path, no aliasing
-    small = gray if shrink == 1 else cv2.resize(
-        gray[: height // shrink * shrink, : width // shrink * shrink],
-        (width // shrink, height // shrink), interpolation=cv2.INTER_AREA,
-    )
-    rows, cols = small.shape[0] // _BLOCK, small.shape[1] // _BLOCK
-    if rows < 2 or cols < 2:
+    xx, yy, xy = blocks.xx, blocks.yy, blocks.xy
+    if xx.size == 0:
         return []
-    small = small[: rows * _BLOCK, : cols * _BLOCK].astype(np.float32)
-    gx = cv2.Scharr(small, cv2.CV_32F, 1, 0, scale=1 / 32)
-    gy = cv2.Scharr(small, cv2.CV_32F, 0, 1, scale=1 / 32)
-    # the structure tensor's mean over each block
-    xx, yy, xy = (
-        cv2.resize(product, (cols, rows), interpolation=cv2.INTER_AREA)
-        for product in (gx * gx, gy * gy, gx * gy)
-    )
     energy = xx + yy
     coherence = np.sqrt((xx - yy) ** 2 + 4 * xy**2) / (energy + 1e-6)
     mask = ((coherence > _COHERENCE) & (energy > _ENERGY)).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    block = float(_BLOCK * shrink)  # a block's side on the image
+    block = float(blocks.side)
     regions: list[_Candidate] = []
     for label in sorted(range(1, count), key=lambda i: -int(stats[i, cv2.CC_STAT_AREA])):
         if stats[label, cv2.CC_STAT_AREA] < _MIN_BLOCKS or len(regions) == _CANDIDATES:
