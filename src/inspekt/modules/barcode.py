@@ -105,9 +105,11 @@ class BarcodeModule(EvaluableModule):
         """Every code in the image's ROI, in image coordinates.
 
         zxing-cpp's cost grows with the pixels it scans and the formats it looks for, and
-        a code is a small part of a camera's frame: so the busy areas (blocks of strong
-        gradients, where every code's modules are) are read first, each alone, and the
-        whole view only when they hold fewer codes than expected (at least one unset).
+        a code is a small part of a camera's frame: so the busy areas (blocks of many
+        edges, where every code's modules are) are read first, each alone; then, while
+        fewer codes than expected (at least one, unset) were read, the areas enlarged
+        twice (modules of 3 px or less, blurred or noisy, read there), then the whole view
+        (a faint code no area held). The pass that read the most is kept.
         """
         view = roi_view(image, self.options.roi)
         if view.size == 0:
@@ -116,16 +118,44 @@ class BarcodeModule(EvaluableModule):
         gray = _gray(view, self.name)
         left, top = (0, 0) if self.options.roi is None else (self.options.roi.x, self.options.roi.y)
         blocks = _BlockGradients.of(gray)
-        readings = self._with_turned_linear(gray, blocks, left, top, [
-            reading
-            for x0, y0, x1, y1 in _busy_areas(blocks, gray.shape)
-            for reading in self._zxing(gray[y0:y1, x0:x1], x0 + left, y0 + top)
-        ])
+        areas = _busy_areas(blocks, gray.shape)
+        whole = [(0, 0, gray.shape[1], gray.shape[0])]
+        passes = [(areas, 1)] if areas == whole else [(areas, 1), (areas, 2), (whole, 1)]
         wanted = 1 if self.options.expected_count is None else self.options.expected_count
-        if len(readings) < wanted:  # a code the busy areas missed (faint, or on texture)
-            readings = self._with_turned_linear(
-                gray, blocks, left, top, self._zxing(gray, left, top)
+        best: list[Reading] = []
+        for boxes, scale in passes:
+            found = self._with_turned_linear(gray, blocks, left, top, [
+                reading
+                for x0, y0, x1, y1 in boxes
+                for reading in self._zxing(gray[y0:y1, x0:x1], x0 + left, y0 + top, scale)
+            ])
+            if len(found) > len(best):
+                best = found
+            if len(best) >= wanted:
+                break
+        return best
+
+    def _zxing(self, gray: Image, left: int, top: int, scale: int = 1) -> list[Reading]:
+        """zxing-cpp's readings of ``gray`` enlarged ``scale`` times (in any orientation,
+        inverted too), in the coordinates of ``gray`` moved by ``(left, top)``."""
+        if scale != 1:
+            gray = cast(Image, cv2.resize(
+                gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC
+            ))
+        found = zxingcpp.read_barcodes(
+            # a cropped view has strides the reader's buffer cannot take
+            np.ascontiguousarray(gray),
+            formats=self._formats, try_rotate=True, try_downscale=True, try_invert=True,
+        )
+        readings = []
+        for code in found:
+            at = code.position
+            tl, tr, br, bl = (
+                (round(point.x / scale) + left, round(point.y / scale) + top)
+                for point in (at.top_left, at.top_right, at.bottom_right, at.bottom_left)
             )
+            readings.append(Reading(code.text, code.format.name, (tl, tr, br, bl),
+                                    float(code.orientation)))
         return readings
 
     def _with_turned_linear(
@@ -137,25 +167,6 @@ class BarcodeModule(EvaluableModule):
         if self._linear is None:
             return readings
         return readings + _turned_linear(gray, blocks, self._linear, readings, left, top)
-
-    def _zxing(self, gray: Image, left: int, top: int) -> list[Reading]:
-        """zxing-cpp's readings of ``gray`` (in any orientation, inverted too), moved by
-        ``(left, top)``."""
-        found = zxingcpp.read_barcodes(
-            # a cropped view has strides the reader's buffer cannot take
-            np.ascontiguousarray(gray),
-            formats=self._formats, try_rotate=True, try_downscale=True, try_invert=True,
-        )
-        readings = []
-        for code in found:
-            at = code.position
-            tl, tr, br, bl = (
-                (point.x + left, point.y + top)
-                for point in (at.top_left, at.top_right, at.bottom_right, at.bottom_left)
-            )
-            readings.append(Reading(code.text, code.format.name, (tl, tr, br, bl),
-                                    float(code.orientation)))
-        return readings
 
     # ---- evaluation ------------------------------------------------------------------------
 
