@@ -21,7 +21,7 @@ from inspekt.context import new_context
 from inspekt.errors import FlowError, ProjectError
 from inspekt.flow import load_project
 from inspekt.modules import ModuleEnv, lookup, run_modules
-from inspekt.modules.barcode import BarcodeModule
+from inspekt.modules.barcode import BarcodeModule, _BlockGradients, _busy_areas
 from inspekt.templates import create_project
 from tests.conftest import Server, inspekt_command, write_project
 from tests.test_context_model import analyze, start_server, valid
@@ -154,6 +154,44 @@ def test_several_codes_are_all_read_and_counted() -> None:
     context = inspected(image, expected_count=2)
     assert context["result"] is False
     assert context["codeProblems"] == ["barcode: expected 2 codes, read 3"]
+
+
+def test_codes_far_apart_are_read_each_in_its_own_busy_area() -> None:
+    areas = busy_areas(part((qr("LEFT"), 150, 150), (datamatrix("RIGHT"), 650, 420)))
+    covered = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in areas)
+    assert len(areas) >= 2 and covered < 0.5 * 800 * 600
+    context = inspected(part((qr("LEFT"), 150, 150), (datamatrix("RIGHT"), 650, 420)))
+    assert sorted(code["text"] for code in context["codes"]) == ["LEFT", "RIGHT"]
+
+
+def test_a_code_of_tiny_modules_is_read_enlarged() -> None:
+    # 2 px modules, blurred: zxing-cpp misses it at its size, reads it enlarged twice
+    modules = np.pad(np.array(segno.make_qr("SMALL").matrix, np.uint8), 4)
+    code = np.where(np.kron(modules, np.ones((2, 2), np.uint8)) > 0, 0, 255).astype(np.uint8)
+    image = cv2.GaussianBlur(part((code, 400, 300), angle=33), (0, 0), 0.9)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    assert not any(c.text == "SMALL" for c in zxingcpp.read_barcodes(gray))
+    (found,) = inspected(image)["codes"]
+    assert found["text"] == "SMALL"
+
+
+def test_a_code_no_busy_area_holds_whole_is_read_in_the_whole_view() -> None:
+    # modules of 12 px: most blocks inside the code are flat or hold a single edge
+    modules = np.pad(np.array(segno.make_qr("BIG").matrix, np.uint8), 4)
+    code = np.where(np.kron(modules, np.ones((12, 12), np.uint8)) > 0, 0, 255).astype(np.uint8)
+    image = part((code, 400, 300))
+    left, top = 400 - code.shape[1] // 2, 300 - code.shape[0] // 2
+    assert not any(
+        x0 <= left and y0 <= top and left + code.shape[1] <= x1 and top + code.shape[0] <= y1
+        for x0, y0, x1, y1 in busy_areas(image)
+    )
+    (found,) = inspected(image)["codes"]
+    assert found["text"] == "BIG"
+
+
+def busy_areas(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return _busy_areas(_BlockGradients.of(gray), gray.shape)
 
 
 def test_formats_and_roi_limit_what_is_read() -> None:

@@ -399,7 +399,7 @@ _SAME_WAY_DEG = 20.0
 #: Blocks a candidate has at least, and candidates read at most per image (largest first).
 _MIN_BLOCKS = 6
 _CANDIDATES = 6
-#: An unread crop is read again sharpened by this much (unsharp masking; 0: not).
+#: An unread crop is read again sharpened by this much (unsharp masking).
 _SHARPEN = 1.0
 
 #: A candidate: the affine map from the image onto its upright crop, and the crop's size.
@@ -427,19 +427,12 @@ def _turned_linear(
             for reading in (*known, *found) if reading.format in _LINEAR
         ):
             continue  # read already
-        crop = cv2.warpAffine(
-            gray, upright, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-        )
-        codes = zxingcpp.read_barcodes(crop, formats=formats, try_downscale=False)
-        if not codes and _SHARPEN > 0:  # narrow bars blurred together: sharpened once
-            soft = cv2.GaussianBlur(crop, (0, 0), 1.0)
-            crop = cv2.addWeighted(crop, 1 + _SHARPEN, soft, -_SHARPEN, 0)
-            codes = zxingcpp.read_barcodes(crop, formats=formats, try_downscale=False)
+        codes, scale = _read_upright(gray, upright, size, formats)
         readings = []
         for code in codes:
             at = code.position
             points = [
-                back @ (point.x, point.y, 1.0)
+                back @ (point.x / scale, point.y / scale, 1.0)
                 for point in (at.top_left, at.top_right, at.bottom_right, at.bottom_left)
             ]
             tl, tr, br, bl = ((round(px) + left, round(py) + top) for px, py in points)
@@ -456,6 +449,26 @@ def _turned_linear(
             if not any(_bands_of_one_code(reading, other) for other in (*known, *found)):
                 found.append(reading)
     return found
+
+
+def _read_upright(
+    gray: Image, upright: np.ndarray, size: tuple[int, int], formats: zxingcpp.BarcodeFormats
+) -> tuple[list[zxingcpp.Barcode], int]:
+    """zxing-cpp's codes in the crop that ``upright`` cuts out, and the crop's scale: read
+    plain, then sharpened (narrow bars blurred together), then enlarged twice (2 px bars
+    that the turn resampled unevenly)."""
+    for scale, sharpen in ((1, False), (1, True), (2, False)):
+        crop = cv2.warpAffine(
+            gray, upright * scale, (size[0] * scale, size[1] * scale),
+            flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE,
+        )
+        if sharpen:
+            soft = cv2.GaussianBlur(crop, (0, 0), 1.0)
+            crop = cv2.addWeighted(crop, 1 + _SHARPEN, soft, -_SHARPEN, 0)
+        codes = zxingcpp.read_barcodes(crop, formats=formats, try_downscale=False)
+        if codes:
+            return codes, scale
+    return [], 1
 
 
 def _same_place(a: Reading, b: Reading) -> bool:
