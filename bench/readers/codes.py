@@ -46,6 +46,7 @@ import cv2
 import numpy as np
 import segno
 import zxingcpp
+from scene import LIGHT_GAIN, part_background, photographed
 
 from inspekt.modules import ModuleEnv, lookup
 from inspekt.modules.barcode import BarcodeModule
@@ -73,9 +74,6 @@ ANGLE_DEG = (0.0, 360.0)
 #: Each corner moved by up to this fraction of the code's size: a camera tilted ~10-15 deg
 #: off the part's normal, or a slightly bent label.
 PERSPECTIVE = 0.08
-#: Lighting gain across the image, from one edge to the other in a random direction: a
-#: ring light off-centre or a side light darkens one side to 0.6 and burns the other to 1.2.
-LIGHT_GAIN = (0.6, 1.2)
 #: Gaussian blur sigma (px): a lens slightly out of focus or a small motion; 1.2 px on a
 #: 2-3 px module is where a well-set line camera stops, not where a reader should.
 BLUR_SIGMA = (0.0, 1.2)
@@ -127,33 +125,6 @@ def code_patch(kind: str, text: str, rng: np.random.Generator) -> tuple[np.ndarr
 # ---- the images --------------------------------------------------------------------------
 
 
-def background(rng: np.random.Generator) -> np.ndarray:
-    """A part-like gray scene: a smooth gradient, a coarse texture and a brushed grain,
-    with a darker part (a rounded plate with a hole) on it; float gray."""
-    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-    turn = rng.uniform(0, 2 * math.pi)
-    ramp = (math.cos(turn) * xs / WIDTH + math.sin(turn) * ys / HEIGHT)
-    image = rng.uniform(110, 160) + rng.uniform(10, 40) * ramp
-    coarse = rng.normal(0, 1, (HEIGHT // 60 + 2, WIDTH // 60 + 2)).astype(np.float32)
-    image += 10 * cv2.resize(coarse, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
-    grain = rng.normal(0, 1, (HEIGHT, WIDTH)).astype(np.float32)
-    image += 6 * cv2.GaussianBlur(grain, (0, 0), sigmaX=9, sigmaY=0.7)
-    part = np.zeros((HEIGHT, WIDTH), np.uint8)
-    left, top = int(rng.integers(0, WIDTH // 3)), int(rng.integers(0, HEIGHT // 3))
-    right = int(rng.integers(2 * WIDTH // 3, WIDTH))
-    bottom = int(rng.integers(2 * HEIGHT // 3, HEIGHT))
-    radius = int(rng.integers(20, 120))
-    cv2.rectangle(part, (left + radius, top), (right - radius, bottom), 1, -1)
-    cv2.rectangle(part, (left, top + radius), (right, bottom - radius), 1, -1)
-    for x, y in ((left, top), (right, top), (left, bottom), (right, bottom)):
-        cv2.circle(part, (x + radius if x == left else x - radius,
-                          y + radius if y == top else y - radius), radius, 1, -1)
-    hole = (int(rng.integers(left + 60, right - 60)), int(rng.integers(top + 60, bottom - 60)))
-    cv2.circle(part, hole, int(rng.integers(20, 50)), 0, -1)
-    image -= rng.uniform(25, 55) * cv2.GaussianBlur(part.astype(np.float32), (0, 0), 2)
-    return image
-
-
 @dataclass(frozen=True)
 class Sample:
     """One generated image and what it holds."""
@@ -171,7 +142,7 @@ def make_sample(kind: str, index: int, seed: int) -> Sample:
     rng = np.random.default_rng([seed, FORMATS.index(kind), index])
     text = code_text(rng)
     patch, module_px = code_patch(kind, text, rng)
-    image = background(rng)
+    image = part_background(rng, WIDTH, HEIGHT)
     # turn and warp the label by where its corners land on the image
     height, width = patch.shape
     angle = rng.uniform(*ANGLE_DEG)
@@ -187,18 +158,7 @@ def make_sample(kind: str, index: int, seed: int) -> Sample:
     label = cv2.warpPerspective(patch, warp, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.ones_like(patch), warp, (WIDTH, HEIGHT))
     image = image * (1 - mask) + label
-    # light, then the lens, then the sensor
-    light = rng.uniform(0, 2 * math.pi)
-    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-    ramp = math.cos(light) * (xs - WIDTH / 2) + math.sin(light) * (ys - HEIGHT / 2)
-    ramp = (ramp - ramp.min()) / (ramp.max() - ramp.min())
-    image *= LIGHT_GAIN[0] + (LIGHT_GAIN[1] - LIGHT_GAIN[0]) * ramp
-    blur = rng.uniform(*BLUR_SIGMA)
-    if blur > 0.05:
-        image = cv2.GaussianBlur(image, (0, 0), blur)
-    noise = rng.uniform(*NOISE_SIGMA)
-    image += rng.normal(0, noise, image.shape).astype(np.float32)
-    gray = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    gray, blur, noise = photographed(image, rng, BLUR_SIGMA, NOISE_SIGMA)
     # a ROI square holding the code's box, at a random offset
     low, high = corners.min(axis=0), corners.max(axis=0)
     x_from = max(0, int(high[0]) + 2 - ROI_SIDE)
