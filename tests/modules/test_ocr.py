@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from inspekt.context import new_context
 from inspekt.errors import FlowError, ProjectError
 from inspekt.flow import load_project
-from inspekt.models.text_reader import MODEL_FILES, models_folder
+from inspekt.models.text_reader import (
+    _COARSE_MIN_HEIGHT,
+    _COARSE_SIDE,
+    MODEL_FILES,
+    TextReader,
+    models_folder,
+)
 from inspekt.modules import ModuleEnv, lookup, run_modules
 from inspekt.modules.ocr import OcrModule
 from inspekt.templates import create_project
@@ -122,6 +128,18 @@ def test_a_line_is_read_exactly_in_several_fonts_turned_too(
     assert rectangle["classNames"][0]["label"] == text
     assert rectangle["source"]["type"] == "CODE" and rectangle["rotate"] == line["angle"]
     assert not context.get("ocrProblems")
+
+
+def test_print_small_on_a_large_image_is_found_searching_again_finer(
+    reader: OcrModule,
+) -> None:
+    picture = Image.new("L", (1920, 1080), GROUND)
+    ImageDraw.Draw(picture).text((700, 500), "LOT 5521-A", fill=25, font=font(40, "DejaVuSans.ttf"))
+    image = cv2.cvtColor(np.asarray(picture), cv2.COLOR_GRAY2BGR)
+    text_reader = TextReader()
+    _, lowest = text_reader._found(image, _COARSE_SIDE / 1920)
+    assert lowest < _COARSE_MIN_HEIGHT  # too low to trust where first searched
+    assert texts(inspected(image, reader=reader)) == ["LOT 5521-A"]
 
 
 def test_several_lines_come_in_reading_order_and_earlier_entries_are_kept(

@@ -36,7 +36,11 @@ MODEL_FILES = {
     "recognition": "PP-OCRv6_rec_small.onnx",
     "angle": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
 }
-#: The detector sees images scaled so their longer side is at most this (a multiple of 32).
+#: The detector first sees images scaled so their longer side is at most _COARSE_SIDE,
+#: then, when a line found there is lower than _COARSE_MIN_HEIGHT (the detector's
+#: shrunk core of it, px) or none is, at most _DETECTION_SIDE (multiples of 32).
+_COARSE_SIDE = 512
+_COARSE_MIN_HEIGHT = 8.0
 _DETECTION_SIDE = 960
 _BINARY_THRESHOLD = 0.3
 _BOX_THRESHOLD = 0.5
@@ -118,9 +122,26 @@ class TextReader:
     # ---- detection -------------------------------------------------------------------------
 
     def find(self, image: Pixels) -> list[Corners]:
-        """The turned box of every line, in reading order."""
+        """The turned box of every line, in reading order.
+
+        The detector's cost grows with its input's pixels, and it finds lines a dozen
+        pixels tall as surely as larger ones: so the image is first searched shrunk to
+        ``_COARSE_SIDE``, and again at up to ``_DETECTION_SIDE`` only when that found
+        nothing or a line too low to trust (small print on a large image).
+        """
         height, width = image.shape[:2]
-        ratio = min(1.0, _DETECTION_SIDE / max(height, width))
+        coarse = min(1.0, _COARSE_SIDE / max(height, width))
+        fine = min(1.0, _DETECTION_SIDE / max(height, width))
+        boxes, lowest = self._found(image, coarse)
+        if fine > coarse and (not boxes or lowest < _COARSE_MIN_HEIGHT):
+            boxes, _ = self._found(image, fine)
+        boxes.sort(key=lambda box: (float(box[:, 1].min()), float(box[:, 0].min())))
+        return _reading_order(boxes)
+
+    def _found(self, image: Pixels, ratio: float) -> tuple[list[Corners], float]:
+        """The lines' boxes found on the image scaled by ``ratio`` (in the image's pixels),
+        and the lowest line's height as the detector saw it (inf when none)."""
+        height, width = image.shape[:2]
         size_h = max(32, round(height * ratio / 32) * 32)
         size_w = max(32, round(width * ratio / 32) * 32)
         scaled = cast(Pixels, cv2.resize(image, (size_w, size_h), interpolation=cv2.INTER_LINEAR))
@@ -130,21 +151,21 @@ class TextReader:
         binary = cv2.dilate((heat > _BINARY_THRESHOLD).astype(np.uint8), np.ones((2, 2), np.uint8))
         contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         scale = np.array([width / size_w, height / size_h], np.float32)
-        boxes = []
+        boxes, lowest = [], math.inf
         for contour in contours:
             (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
             if min(w, h) < _MIN_SIDE:
                 continue
             if _box_score(heat, np.asarray(contour, np.int32)) < _BOX_THRESHOLD:
                 continue
+            lowest = min(lowest, min(w, h))
             grow = w * h * _UNCLIP_RATIO / (2 * (w + h))  # the unclip offset of a rectangle
             w, h = w + 2 * grow, h + 2 * grow
             if min(w, h) < _MIN_SIDE + 2:
                 continue
             points = cv2.boxPoints(((cx, cy), (w, h), angle)) * scale
             boxes.append(_ordered(points))
-        boxes.sort(key=lambda box: (float(box[:, 1].min()), float(box[:, 0].min())))
-        return _reading_order(boxes)
+        return boxes, lowest
 
     # ---- recognition -----------------------------------------------------------------------
 
