@@ -105,6 +105,20 @@ def test_the_label_reads_the_rectangle_fraction_or_a_class_percentage_alike() ->
     assert not np.array_equal(from_rect, other)
 
 
+def test_a_turned_rectangle_is_outlined_turned_around_the_thing_it_holds() -> None:
+    # a 100 px square turned by 30 degrees: its axis-aligned box is 137 px a side
+    side = 100 * (np.cos(np.radians(30)) + np.sin(np.radians(30)))
+    rect = {**box("QRCode", "#00ff00", rect=1.0), "x": 100, "y": 100,
+            "width": round(side), "height": round(side), "rotate": 30.0}
+    out = annotated_image(np.zeros((400, 400, 3), np.uint8), None, [rect])
+    green = pure(out, (0, 255, 0))
+    assert not green[100:106, 100:106].any()  # the box's corner is not drawn...
+    centre = 100 + side / 2
+    for corner in cv2.boxPoints(((centre, centre), (100, 100), 30.0)):
+        x, y = (round(v) for v in corner)
+        assert green[y - 3 : y + 4, x - 3 : x + 4].any()  # ...the square's corners are
+
+
 def test_a_box_at_the_top_edge_keeps_its_label_inside_the_image() -> None:
     image = nut()
     rect = {**box("scratch", "#0000ff", rect=0.5), "x": 2, "y": 0}

@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import ProjectError
 from ..types import HeatMap, Image
 
-__all__ = ["Rect", "Region", "find_regions", "masked", "read_mask", "roi_view"]
+__all__ = [
+    "Rect", "Region", "find_regions", "masked", "read_mask", "roi_view", "turned_corners",
+]
 
 Mask = npt.NDArray[np.uint8]
 
@@ -91,3 +93,24 @@ def find_regions(heat: HeatMap, threshold: float, min_area: int = 0) -> list[Reg
         regions.append(Region(x, y, w, h, area, peak))
     regions.sort(key=lambda region: region.peak, reverse=True)
     return regions
+
+
+def turned_corners(
+    x: float, y: float, width: float, height: float, orientation: float
+) -> list[tuple[float, float]]:
+    """The corners of the turned thing an axis-aligned box holds (a code or a line read
+    at an angle: PEKAT's rectangle with ``rotate``), solved from the box and the
+    thing's orientation in degrees; the box's own corners near 45 degrees, where the
+    thing's size cannot be told from its box."""
+    box = [(x, y), (x + width, y), (x + width, y + height), (x, y + height)]
+    cos, sin = abs(np.cos(np.radians(orientation))), abs(np.sin(np.radians(orientation)))
+    determinant = cos * cos - sin * sin
+    if abs(determinant) < 0.2:
+        return box
+    own_width = (width * cos - height * sin) / determinant
+    own_height = (height * cos - width * sin) / determinant
+    if own_width <= 0 or own_height <= 0:
+        return box
+    centre = (x + width / 2, y + height / 2)
+    points = cv2.boxPoints((centre, (own_width, own_height), orientation))
+    return [(float(px), float(py)) for px, py in points]

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ImageError
 from ..types import HeatMap, Image
+from .regions import turned_corners
 
 __all__ = [
     "HEAT_COLOR",
@@ -196,7 +197,14 @@ def _draw_rectangle(canvas: Image, rect: Mapping[str, Any], scale: _Scale) -> No
     classes = rect.get("classNames") or []
     first = classes[0] if classes and isinstance(classes[0], Mapping) else {}
     color = hex_to_bgr(str(first.get("color", "")))
-    cv2.rectangle(canvas, (x, y), (x + w, y + h), color, scale.line)
+    turn = rect.get("rotate")
+    if isinstance(turn, numbers.Real) and turn and math.isfinite(float(turn)):
+        # a code or line read at an angle is outlined turned with it, tagged at its top
+        corners = np.round(turned_corners(x, y, w, h, float(turn))).astype(np.int32)
+        cv2.polylines(canvas, [corners], True, color, scale.line, cv2.LINE_AA)
+        x, y = (int(v) for v in corners[np.argmin(corners[:, 1])])
+    else:
+        cv2.rectangle(canvas, (x, y), (x + w, y + h), color, scale.line)
     percent = _percent(rect.get("confidence"))
     if percent is None:
         percent = _percent(first.get("confidence"))

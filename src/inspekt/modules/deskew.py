@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from ..imaging.regions import turned_corners
 from ..types import Context
 from ._transform import transform_context
 from .base import Module, ModuleOptions
@@ -94,33 +95,13 @@ def _move_findings(context: Context, matrix: np.ndarray, angle: float) -> None:
             orientation = float(rectangle.get("rotate") or 0.0)
         except (KeyError, TypeError, ValueError):
             continue  # user code may add half-built rectangles; they are left as they are
-        corners = _moved(_own_corners(x, y, w, h, orientation), matrix)
+        corners = _moved(turned_corners(x, y, w, h, orientation), matrix)
         left, top = corners.min(axis=0)
         right, bottom = corners.max(axis=0)
         rectangle.update(x=round(left), y=round(top), width=round(right - left),
                          height=round(bottom - top))
         if orientation:
             rectangle["rotate"] = _turned(orientation, angle)
-
-
-def _own_corners(
-    x: float, y: float, width: float, height: float, orientation: float
-) -> list[tuple[float, float]]:
-    """The corners of the turned thing an axis-aligned box holds, solved from the box and
-    the thing's orientation (``rotate``); the box's own corners near 45 degrees, where
-    its size cannot be told from the box."""
-    box = [(x, y), (x + width, y), (x + width, y + height), (x, y + height)]
-    cos, sin = abs(np.cos(np.radians(orientation))), abs(np.sin(np.radians(orientation)))
-    determinant = cos * cos - sin * sin
-    if abs(determinant) < 0.2:
-        return box
-    own_width = (width * cos - height * sin) / determinant
-    own_height = (height * cos - width * sin) / determinant
-    if own_width <= 0 or own_height <= 0:
-        return box
-    centre = (x + width / 2, y + height / 2)
-    points = cv2.boxPoints((centre, (own_width, own_height), orientation))
-    return [(float(px), float(py)) for px, py in points]
 
 
 def _move_points(item: Any, key: str, matrix: np.ndarray, angle: float) -> None:
