@@ -399,8 +399,10 @@ _SAME_WAY_DEG = 20.0
 #: Blocks a candidate has at least, and candidates read at most per image (largest first).
 _MIN_BLOCKS = 6
 _CANDIDATES = 6
-#: An unread crop is read again sharpened by this much (unsharp masking).
+#: An unread crop is read again sharpened by this much (unsharp masking)...
 _SHARPEN = 1.0
+#: ...and smoothed along its bars by this Gaussian sigma (px) first.
+_ALONG_BARS = 3.0
 
 #: A candidate: the affine map from the image onto its upright crop, and the crop's size.
 _Candidate = tuple[np.ndarray, tuple[int, int]]
@@ -455,20 +457,33 @@ def _read_upright(
     gray: Image, upright: np.ndarray, size: tuple[int, int], formats: zxingcpp.BarcodeFormats
 ) -> tuple[list[zxingcpp.Barcode], int]:
     """zxing-cpp's codes in the crop that ``upright`` cuts out, and the crop's scale: read
-    plain, then sharpened (narrow bars blurred together), then enlarged twice (2 px bars
-    that the turn resampled unevenly)."""
-    for scale, sharpen in ((1, False), (1, True), (2, False)):
-        crop = cv2.warpAffine(
-            gray, upright * scale, (size[0] * scale, size[1] * scale),
-            flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE,
-        )
-        if sharpen:
-            soft = cv2.GaussianBlur(crop, (0, 0), 1.0)
-            crop = cv2.addWeighted(crop, 1 + _SHARPEN, soft, -_SHARPEN, 0)
-        codes = zxingcpp.read_barcodes(crop, formats=formats, try_downscale=False)
+    plain; then sharpened across the bars (narrow bars blurred together), first alone,
+    then after smoothing along the bars (noise averaged out where the bars do not
+    change); then enlarged twice (2 px bars that the turn resampled unevenly)."""
+    crop = _warped(gray, upright, size, 1)
+    for attempt in (
+        crop,
+        _sharpened(crop),
+        _sharpened(cast(Image, cv2.GaussianBlur(crop, (1, 0), sigmaX=0.1, sigmaY=_ALONG_BARS))),
+    ):
+        codes = zxingcpp.read_barcodes(attempt, formats=formats, try_downscale=False)
         if codes:
-            return codes, scale
-    return [], 1
+            return codes, 1
+    enlarged = _warped(gray, upright, size, 2)
+    return zxingcpp.read_barcodes(enlarged, formats=formats, try_downscale=False), 2
+
+
+def _warped(gray: Image, upright: np.ndarray, size: tuple[int, int], scale: int) -> Image:
+    return cast(Image, cv2.warpAffine(
+        gray, upright * scale, (size[0] * scale, size[1] * scale),
+        flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE,
+    ))
+
+
+def _sharpened(crop: Image) -> Image:
+    """Unsharp masking by ``_SHARPEN``."""
+    soft = cv2.GaussianBlur(crop, (0, 0), 1.0)
+    return cast(Image, cv2.addWeighted(crop, 1 + _SHARPEN, soft, -_SHARPEN, 0))
 
 
 def _same_place(a: Reading, b: Reading) -> bool:
