@@ -10,6 +10,8 @@ reads every image, timed alone with ``time.perf_counter``:
 - ``inspekt_default``: ``OcrModule.read`` at the default options;
 - ``inspekt_allowed``: the same with ``allowed_characters`` set to the markings'
   alphabet (upper-case letters, digits, ``-/.:`` and the space), as a line sets it;
+- ``inspekt_pattern``: the default options and ``pattern`` set to the marking's kind's
+  (``PATTERNS``), as a line sets it for what it prints;
 - ``tesseract`` (the reference): Debian's ``tesseract`` command (LSTM, English model)
   on the image binarized the usual way for it (OpenCV's adaptive Gaussian threshold,
   31 px, C 15: on the raw textured part it reads next to nothing), as PNG through a
@@ -87,21 +89,35 @@ DOT_PITCH_PX = (2, 4)
 # ---- markings ----------------------------------------------------------------------------
 
 
-def marking(rng: np.random.Generator) -> str:
-    """A serial number, a lot number or a best-before date, as parts carry them."""
+#: The markings' patterns, as a line sets ``pattern`` for the one it prints.
+PATTERNS = (
+    r"[A-Z]{2}\d{6}",
+    r"LOT [A-Z]\d{4}-\d{2}",
+    r"EXP \d{4}-\d{2}-\d{2}",
+    r"\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}",
+    r"SN \d{7}/[A-Z]",
+)
+
+
+def marking(rng: np.random.Generator) -> tuple[str, str]:
+    """A serial number, a lot number or a best-before date, as parts carry them, and the
+    pattern of its kind."""
     letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
     year, month, day = rng.integers(2024, 2031), rng.integers(1, 13), rng.integers(1, 29)
-    kind = rng.integers(0, 5)
+    kind = int(rng.integers(0, 5))
     if kind == 0:
-        return "".join(rng.choice(list(letters), 2)) + "".join(map(str, rng.integers(0, 10, 6)))
-    if kind == 1:
+        text = "".join(rng.choice(list(letters), 2)) + "".join(map(str, rng.integers(0, 10, 6)))
+    elif kind == 1:
         lot = f"{rng.choice(list(letters))}{rng.integers(0, 10000):04d}"
-        return f"LOT {lot}-{rng.integers(1, 100):02d}"
-    if kind == 2:
-        return f"EXP {year}-{month:02d}-{day:02d}"
-    if kind == 3:
-        return f"{day:02d}.{month:02d}.{year} {rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}"
-    return f"SN {rng.integers(0, 10**7):07d}/{rng.choice(list(letters))}"
+        text = f"LOT {lot}-{rng.integers(1, 100):02d}"
+    elif kind == 2:
+        text = f"EXP {year}-{month:02d}-{day:02d}"
+    elif kind == 3:
+        hour, minute = rng.integers(0, 24), rng.integers(0, 60)
+        text = f"{day:02d}.{month:02d}.{year} {hour:02d}:{minute:02d}"
+    else:
+        text = f"SN {rng.integers(0, 10**7):07d}/{rng.choice(list(letters))}"
+    return text, PATTERNS[kind]
 
 
 def printed(font: str, text: str, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -138,6 +154,7 @@ class Sample:
 
     font: str
     text: str
+    pattern: str  # of the marking's kind
     image: np.ndarray  # 640x480 BGR uint8
     settings: dict[str, float]
 
@@ -145,7 +162,7 @@ class Sample:
 def make_sample(font: str, index: int, seed: int) -> Sample:
     """The ``index``-th image of ``font``: the same for the same seed."""
     rng = np.random.default_rng([seed, list(FONTS).index(font), index])
-    text = marking(rng)
+    text, pattern = marking(rng)
     ink, cap_height = printed(font, text, rng)
     # turned about its centre, placed anywhere it fits whole
     angle = rng.uniform(*ANGLE_DEG)
@@ -168,7 +185,7 @@ def make_sample(font: str, index: int, seed: int) -> Sample:
     gray, blur, noise = photographed(image, rng, BLUR_SIGMA, NOISE_SIGMA)
     settings = {"angle": round(angle, 1), "blur": round(blur, 2), "noise": round(noise, 1),
                 "cap_px": cap_height}
-    return Sample(font, text, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), settings)
+    return Sample(font, text, pattern, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), settings)
 
 
 # ---- readers: each gives the lines read, in reading order --------------------------------
@@ -192,6 +209,12 @@ def ocr_module(**options: Any) -> OcrModule:
 def inspekt_reader(**options: Any) -> Reader:
     module = ocr_module(**options)
     return lambda sample: [reading.text for reading in module.read(sample.image)]
+
+
+def inspekt_pattern_reader() -> Reader:
+    """``OcrModule.read`` with ``pattern`` set to the marking's kind's, one module each."""
+    modules = {pattern: ocr_module(pattern=pattern) for pattern in PATTERNS}
+    return lambda sample: [r.text for r in modules[sample.pattern].read(sample.image)]
 
 
 def tesseract_reader() -> tuple[Reader | None, str]:
@@ -304,6 +327,7 @@ def main() -> None:
     readers: dict[str, Reader] = {
         "inspekt_default": inspekt_reader(),
         "inspekt_allowed": inspekt_reader(allowed_characters=ALPHABET),
+        "inspekt_pattern": inspekt_pattern_reader(),
     }
     tesseract, tesseract_name = tesseract_reader()
     if tesseract is not None and not args.no_reference:
@@ -326,6 +350,7 @@ def main() -> None:
         "options": {
             "inspekt_default": ocr_module().options.model_dump(exclude={"name", "type"}),
             "inspekt_allowed": {"allowed_characters": ALPHABET},
+            "inspekt_pattern": {"pattern": list(PATTERNS)},
             "tesseract": f"{tesseract_name}: adaptive Gaussian threshold 31 px C 15, "
                          "--psm 11 -l eng, through a pipe",
         },

@@ -22,6 +22,7 @@ from inspekt.models.text_reader import (
     _COARSE_MIN_HEIGHT,
     _COARSE_SIDE,
     MODEL_FILES,
+    Line,
     TextReader,
     models_folder,
 )
@@ -193,6 +194,27 @@ def test_text_is_read_inside_each_rectangle_found_before() -> None:
 def test_characters_not_allowed_are_dropped() -> None:
     context = inspected(part(("SN: 0042", 170, 215)), allowed_characters="0123456789")
     assert texts(context) == ["0042"]
+
+
+def read_as(line: Line, **options: Any) -> tuple[str, float]:
+    return module(**options)._chosen(line)
+
+
+def test_look_alikes_are_taken_where_a_character_is_not_allowed_or_the_pattern_wants_one(
+) -> None:
+    corners = np.zeros((4, 2), np.float32)
+    # "6C63", where the recognizer also saw a G in the 6 and an O in the 3
+    choices = ((("6", 0.6), ("G", 0.35)), (("C", 0.9),), (("6", 0.95),),
+               (("3", 0.5), ("O", 0.3), ("8", 0.01)))
+    line = Line("6C63", 0.74, corners, choices)
+    assert read_as(line) == ("6C63", pytest.approx(0.7375))
+    text, confidence = read_as(line, pattern=r"[A-Z]{2}\d{2}")
+    assert text == "GC63" and confidence == pytest.approx((0.35 + 0.9 + 0.95 + 0.5) / 4)
+    assert read_as(line, pattern=r"[A-Z]{4}")[0] == "6C63"  # no look-alike makes it match
+    assert read_as(line, allowed_characters="0123456789")[0] == "663"  # C: no likely digit
+    assert read_as(line, allowed_characters="GCO6")[0] == "6C6O"  # the 3's likely O
+    # a look-alike's chance below the threshold is never taken
+    assert read_as(line, pattern=r"6C68")[0] == "6C63"
 
 
 # ---- the verdict ------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from ..errors import ProjectError
 from ..types import Image as Pixels
 from .onnx import open_session
 
-__all__ = ["MODEL_FILES", "Line", "TextReader", "models_folder"]
+__all__ = ["MODEL_FILES", "Choices", "Line", "TextReader", "models_folder"]
 
 #: The shipped models, by role, in ``rapidocr/models/``.
 MODEL_FILES = {
@@ -53,19 +53,28 @@ _MAX_LINE_WIDTH = 3200
 #: The angle classifier's input, and how sure it must be to turn a line over.
 _ANGLE_SHAPE = (48, 192)
 _ANGLE_THRESHOLD = 0.9
+#: Characters kept as each read character's choices.
+_CHOICES = 4
 
 Corners = npt.NDArray[np.float32]  # 4 x 2: top-left, top-right, bottom-right, bottom-left
 Floats = npt.NDArray[np.float32]
 
 
+#: A character read, as the recognizer's likeliest characters at its place with their
+#: probabilities, best first.
+Choices = tuple[tuple[str, float], ...]
+
+
 @dataclass(frozen=True)
 class Line:
-    """One line of text read: its text, the mean confidence of its characters (0..1), and
-    its corners as the text reads (top-left first), in the pixels of the image read."""
+    """One line of text read: its text, the mean confidence of its characters (0..1), its
+    corners as the text reads (top-left first), in the pixels of the image read, and each
+    character's choices (what a look-alike could also have been)."""
 
     text: str
     confidence: float
     corners: Corners
+    choices: tuple[Choices, ...] = ()
 
 
 def models_folder() -> Path:
@@ -115,8 +124,8 @@ class TextReader:
                 corners[index] = np.roll(corners[index], 2, axis=0)
         read = self.recognize(crops, upscale_below)
         return [
-            Line(text, score, corner)
-            for (text, score), corner in zip(read, corners, strict=True)
+            Line(text, score, corner, choices)
+            for (text, score, choices), corner in zip(read, corners, strict=True)
         ]
 
     # ---- detection -------------------------------------------------------------------------
@@ -169,8 +178,11 @@ class TextReader:
 
     # ---- recognition -----------------------------------------------------------------------
 
-    def recognize(self, crops: list[Pixels], upscale_below: int = 0) -> list[tuple[str, float]]:
-        """Each upright line's text and the mean confidence of its characters."""
+    def recognize(
+        self, crops: list[Pixels], upscale_below: int = 0
+    ) -> list[tuple[str, float, tuple[Choices, ...]]]:
+        """Each upright line's text, the mean confidence of its characters and their
+        choices."""
         if not crops:
             return []
         lines = [_line_input(crop, upscale_below) for crop in crops]
@@ -180,20 +192,28 @@ class TextReader:
             batch[index, :, :, : line.shape[2]] = line
         output = self._recognizer.run(None, {self._recognizer.get_inputs()[0].name: batch})[0]
         probabilities = np.asarray(output, np.float32)
-        best = probabilities.argmax(axis=2)
-        scores = probabilities.max(axis=2)
-        return [self._decoded(indexes, score) for indexes, score in zip(best, scores, strict=True)]
+        return [self._decoded(line) for line in probabilities]
 
-    def _decoded(self, indexes: npt.NDArray[np.intp], scores: Floats) -> tuple[str, float]:
-        """Greedy CTC: repeats joined, blanks dropped."""
+    def _decoded(self, probabilities: Floats) -> tuple[str, float, tuple[Choices, ...]]:
+        """Greedy CTC: repeats joined, blanks dropped; with each kept frame's
+        ``_CHOICES`` likeliest characters (the blank left out)."""
+        indexes = probabilities.argmax(axis=1)
         keep = np.ones(len(indexes), bool)
         keep[1:] = indexes[1:] != indexes[:-1]
-        keep &= indexes != 0
-        kept = indexes[keep]
-        if not len(kept):
-            return "", 0.0
-        text = "".join(self.characters[i] for i in kept if i < len(self.characters))
-        return text, float(scores[keep].mean())
+        keep &= (indexes != 0) & (indexes < len(self.characters))
+        if not keep.any():
+            return "", 0.0, ()
+        kept = probabilities[keep]
+        text = "".join(self.characters[i] for i in indexes[keep])
+        confidence = float(kept.max(axis=1).mean())
+        choices = []
+        for frame in kept:
+            best = np.argsort(frame)[::-1][: _CHOICES + 1]
+            choices.append(tuple(
+                (self.characters[i], float(frame[i]))
+                for i in best if 0 < i < len(self.characters)
+            )[:_CHOICES])
+        return text, confidence, tuple(choices)
 
     def _upside_down(self, crops: list[Pixels]) -> list[int]:
         """Which upright crops the angle classifier is sure read upside down."""

@@ -14,6 +14,8 @@ each reason is a sentence in ``context["ocrProblems"]``.
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,10 @@ _COLOR = "#00e5ff"
 #: least _MIN_PAD px: the detector misses text that touches the border.
 _PAD_SHARE = 0.25
 _MIN_PAD = 8
+#: A character's other choice counts as a look-alike from this probability on.
+_LOOK_ALIKE = 0.05
+#: Places with look-alikes tried at most, the least sure ones (4 choices each at most).
+_MAX_UNSURE = 6
 
 Matrix = npt.NDArray[np.float64]
 
@@ -183,14 +189,10 @@ class OcrModule(EvaluableModule):
         return np.ascontiguousarray(view), to_image
 
     def _reading(self, line: Line, to_image: Matrix, height: int, width: int) -> Reading | None:
-        """The line in image coordinates with only allowed characters; None when it is not
-        sure enough or nothing allowed is left."""
-        if line.confidence < self.options.min_confidence:
-            return None
-        text = line.text.strip()
-        if self._allowed is not None:
-            text = "".join(char for char in text if char in self._allowed)
-        if not text:
+        """The line in image coordinates, read as the options ask (see ``_chosen``); None
+        when it is not sure enough or nothing allowed is left."""
+        text, confidence = self._chosen(line)
+        if not text or confidence < self.options.min_confidence:
             return None
         points = np.hstack([line.corners.astype(np.float64), np.ones((4, 1))]) @ to_image[:2].T
         corners = [
@@ -201,7 +203,35 @@ class OcrModule(EvaluableModule):
         angle = round(float(np.degrees(np.arctan2(y1 - y0, x1 - x0))), 1)
         tl, tr, br, bl = corners
         return Reading(text, TEXT_FORMAT, (tl, tr, br, bl), 180.0 if angle == -180.0 else angle,
-                       confidence=round(line.confidence, 4))
+                       confidence=round(confidence, 4))
+
+    def _chosen(self, line: Line) -> tuple[str, float]:
+        """The line's text and confidence (its characters' mean) as the options read it.
+
+        Where a character is not allowed, its likeliest allowed look-alike (a choice of
+        at least ``_LOOK_ALIKE``) is taken, and the character dropped when none is that
+        likely (``0`` for an ``O`` among digits; the ``SN:`` before them). When the text
+        does not match ``pattern``, the likeliest look-alikes that make it match are
+        taken (a ``6`` read for a ``G`` where the pattern wants a letter): the pattern is
+        what the line knows the print to be, as a person reading it would use it.
+        """
+        places: list[list[tuple[str, float]]] = []
+        for choices in line.choices or tuple(((char, line.confidence),) for char in line.text):
+            likely = [choices[0], *(c for c in choices[1:] if c[1] >= _LOOK_ALIKE)]
+            if self._allowed is not None:
+                likely = [c for c in likely if c[0] in self._allowed]
+            if likely:
+                places.append(likely)
+        chosen = [place[0] for place in places]
+        if self._pattern is not None and not self._pattern.fullmatch(_text(chosen)):
+            chosen = _matching(places, self._pattern) or chosen
+        while chosen and chosen[0][0].isspace():
+            chosen = chosen[1:]
+        while chosen and chosen[-1][0].isspace():
+            chosen = chosen[:-1]
+        if not chosen:
+            return "", 0.0
+        return _text(chosen), float(np.mean([chance for _, chance in chosen]))
 
     # ---- evaluation ------------------------------------------------------------------------
 
@@ -279,6 +309,31 @@ class OcrModule(EvaluableModule):
             (ClassName(reading.text, confidence, _COLOR),), self.module_id, "CODE",
             rotate=reading.angle,
         )
+
+
+def _text(chosen: list[tuple[str, float]]) -> str:
+    return "".join(char for char, _ in chosen).strip()
+
+
+def _matching(
+    places: list[list[tuple[str, float]]], pattern: re.Pattern[str]
+) -> list[tuple[str, float]] | None:
+    """The likeliest choice of look-alikes whose text matches ``pattern``; None when no
+    choice among the ``_MAX_UNSURE`` least sure places' does."""
+    unsure = sorted(
+        (index for index, place in enumerate(places) if len(place) > 1),
+        key=lambda index: places[index][0][1],
+    )[:_MAX_UNSURE]
+    best: list[tuple[str, float]] | None = None
+    best_score = -math.inf
+    for picks in itertools.product(*(places[index] for index in unsure)):
+        chosen = [place[0] for place in places]
+        for index, pick in zip(unsure, picks, strict=True):
+            chosen[index] = pick
+        score = sum(math.log(max(chance, 1e-9)) for _, chance in picks)
+        if score > best_score and pattern.fullmatch(_text(chosen)):
+            best, best_score = chosen, score
+    return best
 
 
 def _rectangles(context: Context, roi: Rect | None) -> list[_Region]:
