@@ -325,7 +325,9 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
     out += _included_section("Classifier", CLASSIFIER_RESULTS, "the `bench/classifier/` scripts")
     out += _included_section("Surface detection", SURFACE_RESULTS, "the `bench/surface/` scripts")
     out += _included_section("Detector", DETECTOR_RESULTS, "the `bench/detector/` scripts")
-    out += _included_section("Code reading", READERS_RESULTS, "`python bench/readers/codes.py`")
+    out += _included_section(
+        "Reading codes and text", READERS_RESULTS, "the `bench/readers/` scripts"
+    )
     out += [
         "## Reproduce",
         "",
