@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("models", "evaluation"),
     ("modules",),
     ("flow",),
-    ("inspection",),
+    ("inspection", "history"),
     ("api", "batch", "server", "cli", "launcher", "templates", "__init__", "__main__"),
 ]
 

@@ -130,7 +130,7 @@ def _analyze_one(inspector: Inspector, file: ImageFile, targets: _Targets | None
     started = time.perf_counter()
     try:
         inspection = inspector.inspect(
-            partial(read_image_file, path), InspectionOptions(data=path.name)
+            partial(read_image_file, path), InspectionOptions(data=path.name, endpoint="analyze")
         )
     except ImageError as exc:
         return BatchRow(str(path), None, None, 0.0, 0, None, exc.message)

@@ -7,6 +7,7 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -124,9 +125,31 @@ def serve(
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Log no requests but refused api keys (401).")
     ] = False,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history/--no-history",
+            help="Record every inspection in the project (.inspekt/history/).",
+        ),
+    ] = True,
+    history_ok_images: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of OK inspections whose images are kept "
+                     "(NOK and error ones always are)."),
+    ] = 0.0,
+    history_days: Annotated[
+        float, typer.Option(min=0.0, help="Days an inspection is kept (0: no limit).")
+    ] = 30.0,
+    history_max_count: Annotated[
+        int, typer.Option(min=0, help="Inspections kept at most, the newest (0: no limit).")
+    ] = 100_000,
+    history_max_mb: Annotated[
+        float, typer.Option(min=0.0, help="MB the kept images may take (0: no limit).")
+    ] = 2048.0,
 ) -> None:
     """Serve the Image Analyze API for PROJECT."""
     from .api import ServerSettings
+    from .history import HistorySettings
     from .server import load_or_create_api_key
     from .server import serve as run_server
 
@@ -157,9 +180,16 @@ def serve(
         header_timeout=header_timeout,
         request_log=None if quiet else log_format,
     )
+    recording = HistorySettings(
+        enabled=history,
+        ok_images=history_ok_images,
+        max_age_days=history_days or None,
+        max_count=history_max_count or None,
+        max_mb=history_max_mb or None,
+    )
     run_server(
-        project, host=host, port=port, settings=settings, allow_code=not disable_code,
-        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        project, host=host, port=port, settings=settings, history=recording,
+        allow_code=not disable_code, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
     )
 
 
@@ -385,6 +415,37 @@ def evaluate(
         return
     for key, value in summary.items():
         typer.echo(f"{key:>18}: {value}")
+
+
+@app.command("history")
+@reports_errors
+def history(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    result: Annotated[
+        Literal["ok", "nok", "error"] | None,
+        typer.Option(help="Only inspections with this result."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="The newest N inspections.")] = 100,
+    output_format: Annotated[
+        Literal["csv", "jsonl"],
+        typer.Option("--format", help="csv, or jsonl (one object a line)."),
+    ] = "csv",
+) -> None:
+    """Print the inspections recorded in PROJECT's history, newest first."""
+    from .history import HISTORY_DIR, history_store, records_csv
+
+    if not (project / HISTORY_DIR).is_dir():
+        _fail(f"{project}: no history recorded yet (inspekt serve records one)")
+    store = history_store(project)
+    try:
+        page = store.page(result=result, limit=limit)
+    finally:
+        store.close()
+    if output_format == "csv":
+        typer.echo(records_csv(page.records), nl=False)
+        return
+    for record in page.records:
+        typer.echo(json.dumps(record.as_json(with_context=True)))
 
 
 @app.command("pekat-dist")

@@ -43,6 +43,7 @@ __all__ = [
     "MethodNotAllowedError",
     "ModelFileError",
     "ModuleTypeError",
+    "NotFoundError",
     "OverloadedError",
     "PortInUseError",
     "ProjectError",
@@ -108,6 +109,10 @@ class ImageTooLargeError(ImageError):
 
 class RequestError(InspektError):
     """A query parameter has a value the API does not accept."""
+
+
+class NotFoundError(RequestError):
+    """The request names a thing the server does not have (an inspection, an image)."""
 
 
 class MethodNotAllowedError(RequestError):

@@ -37,6 +37,8 @@ class InspectionOptions:
 
     #: Passed to the flow as ``context['data']`` (PEKAT's ``data`` parameter).
     data: str | None = None
+    #: Where the image came from (the API route), kept with the inspection.
+    endpoint: str = ""
 
 
 class Inspector(Closeable):
@@ -65,7 +67,10 @@ class Inspector(Closeable):
         image = source()
         load_ms = (time.perf_counter() - started) * 1000
         context = self.runner.analyze(image, options.data)
-        inspection = Inspection(context, load_ms=load_ms, annotation=self.project.annotation)
+        inspection = Inspection(
+            context, load_ms=load_ms, annotation=self.project.annotation,
+            endpoint=options.endpoint,
+        )
         ran = set(inspection.modules_run)  # a gate, an exit or a failure keeps images from some
         reached = [m.inspection_finished for m in self._finishing if m.name in ran]
         for subscriber in [*reached, *self._subscribers]:

@@ -24,6 +24,7 @@ __all__ = [
     "ImageKind",
     "Inspection",
     "Rectangle",
+    "Verdict",
     "add_rectangles",
     "region_rectangles",
 ]
@@ -126,6 +127,12 @@ def add_rectangles(context: Context, rectangles: list[Rectangle]) -> None:
         found.append(rectangle.as_context(number))
 
 
+#: ``ok``/``nok``: the flow's verdict; ``error``: no trustworthy verdict (refused,
+#: undecodable, or a module failed); ``-``: no analysis asked for, or a flow that sets
+#: no verdict.
+Verdict = Literal["ok", "nok", "error", "-"]
+
+
 @dataclass
 class Inspection:
     """One finished inspection: the context plus what the flow's trace and the caller measured.
@@ -142,11 +149,23 @@ class Inspection:
     finished_at: float = field(default_factory=time.time)
     #: How the project wants its annotated images drawn.
     annotation: Annotation = field(default_factory=Annotation)
+    #: Where the image came from: the API route (``/analyze_image``), ``analyze`` for
+    #: the batch command.
+    endpoint: str = ""
 
     @property
     def result(self) -> bool | None:
         result = self.context.get("result")
         return result if isinstance(result, bool) else None
+
+    @property
+    def verdict(self) -> Verdict:
+        """``ok``/``nok``, ``error`` when a module failed (whatever result it left), ``-``
+        for a flow that sets no result."""
+        if self.context.get("error"):
+            return "error"
+        result = self.result
+        return "-" if result is None else "ok" if result else "nok"
 
     @property
     def module_ms(self) -> dict[str, float]:
@@ -194,4 +213,4 @@ class Inspection:
             "result": context.get("result"),
             "score": context.get("score"),
         }
-        return Inspection(copied, self.load_ms, self.finished_at, self.annotation)
+        return Inspection(copied, self.load_ms, self.finished_at, self.annotation, self.endpoint)

@@ -28,6 +28,7 @@ from .api import InspectionService, ServerSettings, create_app
 from .api.limits import header_timeout_protocol
 from .errors import InspektError, PortInUseError
 from .flow import load_project, project_warnings
+from .history import HistoryRecorder, HistorySettings
 from .inspection import Inspector
 
 __all__ = ["bind_socket", "load_or_create_api_key", "serve"]
@@ -89,6 +90,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     settings: ServerSettings | None = None,
+    history: HistorySettings | None = None,
     allow_code: bool = True,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
@@ -100,12 +102,18 @@ def serve(
     for warning in project_warnings(project):
         print(f"inspekt: WARNING: {warning}", file=sys.stderr, flush=True)
     inspector = Inspector(project)
+    recorder: HistoryRecorder | None = None
     try:
+        if history is None or history.enabled:
+            recorder = HistoryRecorder(project, history or HistorySettings())
+            inspector.subscribe(recorder)
         sock = bind_socket(host, port)
     except BaseException:
         inspector.close()
+        if recorder is not None:
+            recorder.close()
         raise
-    service = InspectionService(inspector, settings)
+    service = InspectionService(inspector, settings, recorder)
     config = uvicorn.Config(
         app=None,  # type: ignore[arg-type]  # set below, once the server exists
         http=header_timeout_protocol(settings.header_timeout),
@@ -131,6 +139,8 @@ def serve(
     finally:
         service.close()
         inspector.close()
+        if recorder is not None:
+            recorder.close()
         sock.close()
 
 

@@ -64,7 +64,7 @@ def _service(request: Request) -> InspectionService:
 async def _run(
     request: Request, service: InspectionService, load: Callable[[], Image], params: AnalyzeParams
 ) -> Response:
-    answer = await service.inspect(load, params)
+    answer = await service.inspect(load, params, request.url.path)
     set_verdict(request, answer.verdict)
     return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
 

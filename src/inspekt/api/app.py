@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 
 from ..errors import InspektError
-from . import analyze, system
+from . import analyze, history, system
 from .errors import handle_http_error, handle_inspekt_error, handle_unexpected_error
 from .request_log import RequestLog
 from .service import InspectionService
@@ -37,6 +37,7 @@ def create_app(service: InspectionService, request_stop: Callable[[], None]) -> 
     app.state.request_stop = request_stop
     app.include_router(system.router)
     app.include_router(analyze.router)
+    app.include_router(history.router)
     app.add_exception_handler(InspektError, handle_inspekt_error)
     app.add_exception_handler(HTTPException, handle_http_error)
     app.add_exception_handler(Exception, handle_unexpected_error)

@@ -16,32 +16,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..results import Inspection
+from ..results import Verdict
 from .settings import LogFormat
 
-__all__ = ["RequestLog", "Verdict", "set_verdict", "verdict_of"]
-
-#: ``ok``/``nok``: the flow's verdict; ``error``: an analyze request that got no
-#: trustworthy verdict (refused, undecodable, or a module failed); ``-``: no
-#: analysis asked for, or a flow that sets no verdict.
-Verdict = Literal["ok", "nok", "error", "-"]
+__all__ = ["RequestLog", "set_verdict"]
 
 _STATE_KEY = "verdict"
-
-
-def verdict_of(inspection: Inspection) -> Verdict:
-    """The verdict of a finished inspection; a failed module outweighs the result it left."""
-    if inspection.context.get("error"):
-        return "error"
-    result = inspection.result
-    return "-" if result is None else "ok" if result else "nok"
 
 
 def set_verdict(request: Request, verdict: Verdict) -> None:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from ..context import context_to_json
 from ..imaging.io import encode_png
-from ..results import Inspection
+from ..results import Inspection, Verdict
 from .params import ResponseType
-from .request_log import Verdict, verdict_of
 
 __all__ = ["Answer", "build_answer"]
 
@@ -36,7 +35,7 @@ def build_answer(
 ) -> Answer:
     """Encode what the client asked for; all of it is CPU work for a worker thread."""
     payload = context_to_json(inspection.context)
-    verdict = verdict_of(inspection)
+    verdict = inspection.verdict
     if response_type == "context":
         return Answer(payload, "application/json", {}, verdict)
     png = encode_png(inspection.image(response_type))

@@ -12,6 +12,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import OverloadedError
+from ..history import HistoryRecorder
 from ..imaging.io import encode_png
 from ..inspection import ImageSource, InspectionOptions, Inspector, LastImage
 from .params import AnalyzeParams
@@ -24,9 +25,14 @@ __all__ = ["InspectionService"]
 class InspectionService:
     """The API's side of the inspection seam: admission, worker threads, encoding the answer."""
 
-    def __init__(self, inspector: Inspector, settings: ServerSettings) -> None:
+    def __init__(
+        self, inspector: Inspector, settings: ServerSettings,
+        history: HistoryRecorder | None = None,
+    ) -> None:
         self.inspector = inspector
         self.settings = settings
+        #: The project's inspection history (subscribed by whoever made it); None: off.
+        self.history = history
         self._executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="inspekt-analyze"
         )
@@ -34,7 +40,9 @@ class InspectionService:
         inspector.subscribe(self._last)
         self._admitted = 0  # only touched on the event loop: no lock needed
 
-    async def inspect(self, source: ImageSource, params: AnalyzeParams) -> Answer:
+    async def inspect(
+        self, source: ImageSource, params: AnalyzeParams, endpoint: str = ""
+    ) -> Answer:
         """Decode, analyse and encode on a worker thread; refuse when the queue is full."""
         if self._admitted >= self.settings.max_queue:
             raise OverloadedError(
@@ -44,12 +52,15 @@ class InspectionService:
         self._admitted += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._inspect, source, params)
+            return await loop.run_in_executor(
+                self._executor, self._inspect, source, params, endpoint
+            )
         finally:
             self._admitted -= 1
 
-    def _inspect(self, source: ImageSource, params: AnalyzeParams) -> Answer:
-        inspection = self.inspector.inspect(source, InspectionOptions(data=params.data))
+    def _inspect(self, source: ImageSource, params: AnalyzeParams, endpoint: str) -> Answer:
+        options = InspectionOptions(data=params.data, endpoint=endpoint)
+        inspection = self.inspector.inspect(source, options)
         return build_answer(inspection, params.response_type, params.context_in_body)
 
     async def last_image_png(self) -> bytes | None:

@@ -1,4 +1,4 @@
-"""Liveness, version, remote stop, the last image and the OpenAPI schema.
+"""Liveness and readiness, version, remote stop, the last image and the OpenAPI schema.
 
 ``/ping`` and ``/version`` stay open whatever the api key: PEKAT's SDKs poll
 them before they send a key. ``/last_image`` shows what the line inspects and
@@ -26,6 +26,29 @@ router = APIRouter()
 async def ping() -> Response:
     """200 once the project is loaded: the server only listens after loading it."""
     return PlainTextResponse("OK")
+
+
+@router.get("/health/live")
+async def health_live() -> Response:
+    """200 while the server answers at all (the event loop is not stuck)."""
+    return JSONResponse({"live": True})
+
+
+@router.get("/health/ready")
+async def health_ready(request: Request) -> Response:
+    """200 when inspections can be answered and recorded: the project is loaded (it is
+    before the server listens) and the history, when on, is being written; else 503
+    with the reason."""
+    service: InspectionService = request.app.state.service
+    history = service.history
+    checks: dict[str, object] = {"project": True}
+    problems = []
+    if history is not None:
+        checks["history"] = history.ready
+        if not history.ready:
+            problems.append(f"history: {history.problem or 'the writer stopped'}")
+    body = {"ready": not problems, "checks": checks, "problems": problems}
+    return JSONResponse(body, status_code=200 if not problems else 503)
 
 
 @router.get("/version")

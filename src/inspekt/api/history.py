@@ -1,0 +1,159 @@
+"""The inspection history over HTTP: pages of inspections, one inspection, its images, a
+CSV export and a summary, for the dashboard and for scripts.
+
+Reading SQLite and files is blocking work, so every route does it on a worker
+thread; the history is read through its own connections and never waits on the
+writer. With an api key on, every route needs it, as an analysis does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from ..errors import NotFoundError, RequestError
+from ..history import HistoryRecorder, Record, records_csv
+from .auth import check_api_key
+from .service import InspectionService
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api")
+
+_RESULTS = ("ok", "nok", "error", "-")
+_MAX_LIMIT = 1000
+_CSV_LIMIT = 100_000
+_MEDIA = {".png": "image/png", ".jpg": "image/jpeg"}
+
+
+def _history(request: Request) -> HistoryRecorder:
+    service: InspectionService = request.app.state.service
+    check_api_key(service.settings.api_key, request.query_params.get("api_key"))
+    if service.history is None:
+        raise NotFoundError("this server records no history (started with --no-history)")
+    return service.history
+
+
+def _seconds(name: str, value: str | None) -> float | None:
+    """A time given as Unix seconds or ISO 8601 (UTC unless it says otherwise)."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise RequestError(
+            f"{name}={value!r}: expected Unix seconds or an ISO 8601 time like "
+            "2026-12-02T08:00:00"
+        ) from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _whole(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise RequestError(f"{name}={value!r}: expected a whole number") from None
+    if not low <= number <= high:
+        raise RequestError(f"{name}={number}: expected {low} to {high}")
+    return number
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    query = request.query_params
+    result = query.get("result") or None
+    if result is not None and result not in _RESULTS:
+        raise RequestError(f"result={result!r}: expected one of {', '.join(_RESULTS)}")
+    return {
+        "result": result,
+        "since": _seconds("from", query.get("from")),
+        "until": _seconds("to", query.get("to")),
+    }
+
+
+def record_json(record: Record, with_context: bool = False) -> dict[str, Any]:
+    """A record as the API gives it: its time in ISO 8601, links to its images."""
+    out = record.as_json(with_context)
+    out["images"] = {kind: f"/api/inspections/{record.id}/images/{kind}" for kind in out["images"]}
+    return out
+
+
+@router.get("/inspections")
+async def inspections(request: Request) -> Response:
+    """Inspections newest first: ``result``, ``from``, ``to`` filter, ``limit`` (1-1000,
+    50) and ``cursor`` (a page's ``next_cursor``) page."""
+    history = _history(request)
+    filters = _filters(request)
+    limit = _whole("limit", request.query_params.get("limit"), 50, 1, _MAX_LIMIT)
+    given = request.query_params.get("cursor")
+    cursor = None if not given else _whole("cursor", given, 0, 1, 2**62)
+    page = await run_in_threadpool(history.store.page, limit=limit, cursor=cursor, **filters)
+    return JSONResponse({
+        "items": [record_json(record) for record in page.records],
+        "next_cursor": page.next_cursor,
+    })
+
+
+@router.get("/inspections.csv")
+async def inspections_csv(request: Request) -> Response:
+    """The filtered inspections (up to 100,000, newest first) as CSV."""
+    history = _history(request)
+    filters = _filters(request)
+    limit = _whole("limit", request.query_params.get("limit"), _CSV_LIMIT, 1, _CSV_LIMIT)
+    page = await run_in_threadpool(history.store.page, limit=limit, **filters)
+    return Response(
+        records_csv(page.records), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="inspections.csv"'},
+    )
+
+
+@router.get("/inspections/{record_id}")
+async def inspection(request: Request, record_id: int) -> Response:
+    """One inspection with its rectangles, context and links to its images."""
+    history = _history(request)
+    record = await run_in_threadpool(history.store.get, record_id)
+    if record is None:
+        raise NotFoundError(f"no inspection {record_id} in the history")
+    return JSONResponse(record_json(record, with_context=True))
+
+
+@router.get("/inspections/{record_id}/images/{kind}")
+async def inspection_image(request: Request, record_id: int, kind: str) -> Response:
+    """An inspection's ``input``, ``annotated`` or ``heatmap`` image, as stored."""
+    history = _history(request)
+    record = await run_in_threadpool(history.store.get, record_id)
+    if record is None:
+        raise NotFoundError(f"no inspection {record_id} in the history")
+    relative = record.images.get(kind)
+    if relative is None:
+        kept = ", ".join(sorted(record.images)) or "none (OK images are sampled)"
+        raise NotFoundError(f"inspection {record_id} has no {kind} image; it has {kept}")
+    path = history.folder / relative
+    if not path.is_file():
+        raise NotFoundError(f"inspection {record_id}'s {kind} image was removed")
+    return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"))
+
+
+@router.get("/summary")
+async def summary(request: Request) -> Response:
+    """Counts by result, yield % and the scores over ``from``..``to`` (all by default)."""
+    history = _history(request)
+    filters = _filters(request)
+    found = await run_in_threadpool(history.store.summary, filters["since"], filters["until"])
+    return JSONResponse({
+        "counts": {result: found.counts.get(result, 0) for result in _RESULTS},
+        "total": found.total,
+        "yield_percent": found.yield_percent,
+        "scores": found.scores,
+        "recording": history.ready,
+        "problem": history.problem,
+    })

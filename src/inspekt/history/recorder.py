@@ -1,0 +1,252 @@
+"""Records every inspection into the history, off the inspecting thread.
+
+The recorder is an inspection subscriber: on the inspecting thread it only copies
+what it needs and queues it (microseconds); one writer thread stores the record,
+encodes and writes the images, and prunes by age, count and size now and then. So
+writing history never slows an analysis, and a history that cannot be written (a
+full or read-only disk, a queue that overflowed) never fails one: the reason is
+added to the next inspections' ``errors`` and to ``/health/ready`` until a write
+succeeds again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import random
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import orjson
+
+from ..context import context_to_json
+from ..errors import InspektError
+from ..flow import Project
+from ..models.storage import MANIFEST
+from ..modules import TrainableModule
+from ..results import Inspection
+from ..types import Closeable, Image
+from .store import HistoryError, HistoryStore, Record
+
+__all__ = ["HISTORY_DIR", "HistoryRecorder", "HistorySettings", "history_store"]
+
+log = logging.getLogger(__name__)
+
+#: The history's folder, inside the project.
+HISTORY_DIR = Path(".inspekt") / "history"
+DATABASE = "history.sqlite"
+#: Pruning runs after this many records (and at start).
+_PRUNE_EVERY = 200
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """What is recorded and for how long."""
+
+    enabled: bool = True
+    #: Share of OK inspections whose images are kept too (NOK and error ones always).
+    ok_images: float = 0.0
+    #: Records older than this are removed (reviewed ones stay); None keeps them.
+    max_age_days: float | None = 30.0
+    #: At most this many records are kept, the newest; None: no limit.
+    max_count: int | None = 100_000
+    #: The images take at most this many MB, the oldest removed first; None: no limit.
+    max_mb: float | None = 2048.0
+    #: Inspections waiting to be written; beyond it new ones are not recorded.
+    queue: int = 256
+
+
+def history_store(project_dir: Path) -> HistoryStore:
+    """The project's history database (created empty when there is none)."""
+    return HistoryStore(project_dir / HISTORY_DIR / DATABASE)
+
+
+#: What the writer thread is told besides records: prune now, or stop.
+_Command = Literal["prune", "stop"]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What the writer needs of one inspection, copied on the inspecting thread."""
+
+    record: Record
+    input_image: Image | None
+    inspection: Inspection | None  # to draw the annotated image and heat from
+
+
+class HistoryRecorder(Closeable):
+    """Subscriber that records every inspection of one project."""
+
+    def __init__(self, project: Project, settings: HistorySettings) -> None:
+        self.settings = settings
+        self.folder = project.path / HISTORY_DIR
+        self.store = HistoryStore(self.folder / DATABASE)
+        self._models = _model_versions(project)
+        self._queue: queue.Queue[_Pending | _Command] = queue.Queue(maxsize=settings.queue)
+        #: Why the last write failed; None while writing works.
+        self.problem: str | None = None
+        self.failures = 0
+        self._written = 0
+        self._random = random.Random(0)
+        self._thread = threading.Thread(target=self._write_loop, name="inspekt-history",
+                                        daemon=True)
+        self._thread.start()
+        self._queue.put_nowait("prune")  # once at start
+
+    # ---- on the inspecting thread ----------------------------------------------------------
+
+    def __call__(self, inspection: Inspection) -> None:
+        if self.problem is not None:
+            inspection.context.setdefault("errors", []).append(
+                f"history: the last write failed: {self.problem}"
+            )
+        record = self._record(inspection)
+        keep_images = record.result != "ok" or self._random.random() < self.settings.ok_images
+        context = inspection.context
+        pending = _Pending(
+            record,
+            np.array(context["input_image"], copy=True) if keep_images else None,
+            inspection.detached() if keep_images else None,
+        )
+        try:
+            self._queue.put_nowait(pending)
+        except queue.Full:
+            self._failed(f"{self.settings.queue} inspections already wait to be written")
+
+    def _record(self, inspection: Inspection) -> Record:
+        context = inspection.context
+        verdict = inspection.verdict
+        errors = [str(e) for e in context.get("errors") or []]
+        return Record(
+            time=inspection.finished_at,
+            result=verdict,
+            error="; ".join(errors) if verdict == "error" else None,
+            score=_number(context.get("score")),
+            threshold=_number(context.get("threshold")),
+            rectangles=[dict(r) for r in context.get("detectedRectangles") or []],
+            module_ms={name: round(ms, 3) for name, ms in inspection.module_ms.items()},
+            total_ms=round(inspection.load_ms + inspection.flow_ms, 3),
+            data=context.get("data") or None,
+            endpoint=inspection.endpoint,
+            models=self._models,
+            context=orjson.loads(context_to_json(context)),
+        )
+
+    def _failed(self, problem: str) -> None:
+        self.failures += 1
+        if self.problem != problem:
+            log.warning("history: %s", problem)
+        self.problem = problem
+
+    # ---- on the writer thread --------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            pending = self._queue.get()
+            try:
+                if pending == "stop":
+                    return
+                if pending == "prune":
+                    self._prune()
+                else:
+                    self._write(pending)
+            except (OSError, InspektError, ValueError, cv2.error) as exc:
+                self._failed(str(exc))
+            except Exception as exc:  # never let the thread die: the line keeps going
+                log.exception("history: writing failed")
+                self._failed(f"{type(exc).__name__}: {exc}")
+            finally:
+                self._queue.task_done()
+
+    def _write(self, pending: _Pending) -> None:
+        record_id = self.store.add(pending.record)
+        if pending.input_image is not None and pending.inspection is not None:
+            images, size = self._write_images(record_id, pending)
+            self.store.set_images(record_id, images, size)
+        self.problem = None
+        self._written += 1
+        if self._written % _PRUNE_EVERY == 0:
+            self._prune()
+
+    def _write_images(self, record_id: int, pending: _Pending) -> tuple[dict[str, str], int]:
+        assert pending.input_image is not None and pending.inspection is not None
+        day = time.strftime("%Y%m%d", time.localtime(pending.record.time))
+        folder = self.folder / "images" / day
+        folder.mkdir(parents=True, exist_ok=True)
+        drawn: dict[str, tuple[Image, str]] = {
+            # lossless: a reviewed input image becomes training data
+            "input": (pending.input_image, ".png"),
+            "annotated": (pending.inspection.image("annotated_image"), ".jpg"),
+        }
+        if pending.inspection.context.get("heatmap") is not None:
+            drawn["heatmap"] = (pending.inspection.image("heatmap"), ".png")
+        images, size = {}, 0
+        for kind, (picture, suffix) in drawn.items():
+            path = folder / f"{record_id}_{kind}{suffix}"
+            flags = [cv2.IMWRITE_PNG_COMPRESSION, 1] if suffix == ".png" else [
+                cv2.IMWRITE_JPEG_QUALITY, 90]
+            ok, encoded = cv2.imencode(suffix, picture, flags)
+            if not ok:
+                raise HistoryError(f"cannot encode the {kind} image of inspection {record_id}")
+            path.write_bytes(encoded.tobytes())
+            images[kind] = str(path.relative_to(self.folder))
+            size += len(encoded)
+        return images, size
+
+    def _prune(self) -> None:
+        s = self.settings
+        before = None if s.max_age_days is None else time.time() - s.max_age_days * 86400
+        max_bytes = None if s.max_mb is None else int(s.max_mb * 1024 * 1024)
+        for record in self.store.prune(before, s.max_count, max_bytes):
+            for relative in record.images.values():
+                (self.folder / relative).unlink(missing_ok=True)
+        images = self.folder / "images"
+        if images.is_dir():
+            for day in images.iterdir():
+                if day.is_dir() and not any(day.iterdir()):
+                    shutil.rmtree(day, ignore_errors=True)
+
+    # ---- state -----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether the history is being written (no write failed since the last success)."""
+        return self.problem is None and self._thread.is_alive()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every queued inspection is written (tests, stopping)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer and close the database."""
+        self.flush()
+        self._queue.put("stop")
+        self._thread.join(timeout=10)
+        self.store.close()
+
+
+def _model_versions(project: Project) -> dict[str, str]:
+    """Each trainable module's model, as the digest of its manifest (``-`` untrained)."""
+    versions = {}
+    for module in project.walk():
+        if isinstance(module, TrainableModule):
+            manifest = module.model_dir / MANIFEST
+            try:
+                versions[module.name] = hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+            except OSError:
+                versions[module.name] = "-"
+    return versions
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
