@@ -18,6 +18,7 @@ import socket
 import stat
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,10 +99,12 @@ def serve(
     """Load the project, listen, announce readiness and serve until stopped."""
     if settings is None:
         settings = ServerSettings()
+    started = time.perf_counter()
     project = load_project(project_dir, allow_code=allow_code)
     for warning in project_warnings(project):
         print(f"inspekt: WARNING: {warning}", file=sys.stderr, flush=True)
     inspector = Inspector(project)
+    load_seconds = time.perf_counter() - started
     recorder: HistoryRecorder | None = None
     try:
         if history is None or history.enabled:
@@ -113,7 +116,7 @@ def serve(
         if recorder is not None:
             recorder.close()
         raise
-    service = InspectionService(inspector, settings, recorder)
+    service = InspectionService(inspector, settings, recorder, load_seconds)
     config = uvicorn.Config(
         app=None,  # type: ignore[arg-type]  # set below, once the server exists
         http=header_timeout_protocol(settings.header_timeout),
@@ -131,7 +134,7 @@ def serve(
     def request_stop() -> None:
         server.should_exit = True
 
-    config.app = create_app(service, request_stop)
+    config.app = create_app(service, request_stop, lambda: server.should_exit)
     try:
         scheme = "https" if ssl_certfile else "http"
         what = f"{project.package.name} on {scheme}://{host}:{port}"

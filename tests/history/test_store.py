@@ -3,6 +3,7 @@ versions, and a writer killed mid-write."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -81,11 +82,13 @@ def test_pruning_by_age_count_and_size_spares_reviewed_records(store: HistorySto
     assert store.get(old[0]) is not None  # reviewed: kept whatever its age
     removed = store.prune(before=None, keep=3, max_bytes=None)
     assert sorted(r.id for r in removed) == sorted(fresh)[:2]
-    for record_id in fresh[2:]:
-        store.set_images(record_id, {"input": f"images/{record_id}.png"}, 1000)
+    sized = [
+        store.add(dataclasses.replace(record(), images={"input": f"images/{i}.png"}), 1000)
+        for i in range(3)
+    ]
     removed = store.prune(before=None, keep=None, max_bytes=1500)
-    assert sorted(r.id for r in removed) == fresh[2:4]  # the oldest, until 1000 bytes are left
-    assert all(r.images for r in removed)
+    # the oldest with images first, until 1000 bytes are left; records without stay
+    assert sorted(r.id for r in removed) == sized[:2] and all(r.images for r in removed)
     assert [r.id for r in store.reviewed()] == [old[0]]
 
 

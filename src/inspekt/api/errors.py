@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from http.client import responses as reason_phrases
 
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,6 +37,7 @@ __all__ = [
     "handle_http_error",
     "handle_inspekt_error",
     "handle_unexpected_error",
+    "handle_validation_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,21 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
         message = f"no endpoint {request.url.path}"
     code = phrase.lower().replace(" ", "_")  # not_found, method_not_allowed
     return error_response(status, code, message, headers)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    """A path or query value of the wrong type (``/api/inspections/abc``), in inspekt's
+    error body: 404 for a path that names nothing, 400 for a bad parameter."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    in_path = False
+    for error in exc.errors():
+        where = [str(part) for part in error.get("loc", ())]
+        in_path = in_path or (bool(where) and where[0] == "path")
+        problems.append(f"{'.'.join(where[1:]) or 'request'}: {error.get('msg', 'invalid')}")
+    message = f"{request.url.path}: " + "; ".join(problems)
+    return error_response(404 if in_path else 400, "not_found" if in_path else "bad_request",
+                          message)
 
 
 def _allowed_methods(request: Request) -> str:

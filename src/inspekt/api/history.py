@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..errors import NotFoundError, RequestError
-from ..history import HistoryRecorder, Record, records_csv
+from ..history import HistoryRecorder, Record, records_csv, review_record, undo_review
 from .auth import check_api_key
 from .service import InspectionService
 
@@ -120,9 +120,7 @@ async def inspections_csv(request: Request) -> Response:
 async def inspection(request: Request, record_id: int) -> Response:
     """One inspection with its rectangles, context and links to its images."""
     history = _history(request)
-    record = await run_in_threadpool(history.store.get, record_id)
-    if record is None:
-        raise NotFoundError(f"no inspection {record_id} in the history")
+    record = await run_in_threadpool(_existing, history, record_id)
     return JSONResponse(record_json(record, with_context=True))
 
 
@@ -130,9 +128,7 @@ async def inspection(request: Request, record_id: int) -> Response:
 async def inspection_image(request: Request, record_id: int, kind: str) -> Response:
     """An inspection's ``input``, ``annotated`` or ``heatmap`` image, as stored."""
     history = _history(request)
-    record = await run_in_threadpool(history.store.get, record_id)
-    if record is None:
-        raise NotFoundError(f"no inspection {record_id} in the history")
+    record = await run_in_threadpool(_existing, history, record_id)
     relative = record.images.get(kind)
     if relative is None:
         kept = ", ".join(sorted(record.images)) or "none (OK images are sampled)"
@@ -141,6 +137,62 @@ async def inspection_image(request: Request, record_id: int, kind: str) -> Respo
     if not path.is_file():
         raise NotFoundError(f"inspection {record_id}'s {kind} image was removed")
     return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"))
+
+
+@router.post("/inspections/{record_id}/review")
+async def review(request: Request, record_id: int) -> Response:
+    """Mark an inspection's verdict ``wrong`` or ``right`` (JSON ``{"verdict": ...}``): its
+    input image is copied into the training data; the record, with the files made."""
+    history = _history(request)
+    try:
+        verdict = (await request.json()).get("verdict")
+    except (ValueError, AttributeError):
+        verdict = None
+    if verdict not in ("wrong", "right"):
+        raise RequestError('expected a JSON body {"verdict": "wrong"} or {"verdict": "right"}')
+    project = request.app.state.service.inspector.project
+
+    def reviewed() -> Record:
+        record = _existing(history, record_id)
+        history.store.set_review(
+            record_id, review_record(project, history.folder, record, verdict)
+        )
+        return _existing(history, record_id)
+
+    return JSONResponse(record_json(await run_in_threadpool(reviewed), with_context=True))
+
+
+@router.delete("/inspections/{record_id}/review")
+async def unreview(request: Request, record_id: int) -> Response:
+    """Undo an inspection's review: the training files it made are removed."""
+    history = _history(request)
+    project = request.app.state.service.inspector.project
+
+    def undone() -> Record:
+        record = _existing(history, record_id)
+        if record.review is None:
+            raise NotFoundError(f"inspection {record_id} has no review to undo")
+        undo_review(project, record.review)
+        history.store.set_review(record_id, None)
+        return _existing(history, record_id)
+
+    return JSONResponse(record_json(await run_in_threadpool(undone), with_context=True))
+
+
+@router.get("/reviews")
+async def reviews(request: Request) -> Response:
+    """Reviewed inspections, newest review first."""
+    history = _history(request)
+    records = await run_in_threadpool(history.store.reviewed)
+    return JSONResponse({"items": [record_json(record) for record in records]})
+
+
+def _existing(history: HistoryRecorder, record_id: int) -> Record:
+    # SQLite's ids are 64-bit: a larger number names no inspection
+    record = history.store.get(record_id) if 0 < record_id < 2**63 else None
+    if record is None:
+        raise NotFoundError(f"no inspection {record_id} in the history")
+    return record
 
 
 @router.get("/summary")

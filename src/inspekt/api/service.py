@@ -15,6 +15,8 @@ from ..errors import OverloadedError
 from ..history import HistoryRecorder
 from ..imaging.io import encode_png
 from ..inspection import ImageSource, InspectionOptions, Inspector, LastImage
+from .live import LiveFeed
+from .metrics import Metrics
 from .params import AnalyzeParams
 from .responses import Answer, build_answer
 from .settings import ServerSettings
@@ -27,12 +29,16 @@ class InspectionService:
 
     def __init__(
         self, inspector: Inspector, settings: ServerSettings,
-        history: HistoryRecorder | None = None,
+        history: HistoryRecorder | None = None, load_seconds: float = 0.0,
     ) -> None:
         self.inspector = inspector
         self.settings = settings
         #: The project's inspection history (subscribed by whoever made it); None: off.
         self.history = history
+        self.live = LiveFeed()
+        self.metrics = Metrics(lambda: self._admitted, history, load_seconds)
+        inspector.subscribe(self.live)
+        inspector.subscribe(self.metrics)
         self._executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="inspekt-analyze"
         )

@@ -1,4 +1,5 @@
-"""Liveness and readiness, version, remote stop, the last image and the OpenAPI schema.
+"""Liveness and readiness, metrics, version, remote stop, the last image and the OpenAPI
+schema.
 
 ``/ping`` and ``/version`` stay open whatever the api key: PEKAT's SDKs poll
 them before they send a key. ``/last_image`` shows what the line inspects and
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from .auth import check_api_key, check_stop_key
 from .errors import error_response
+from .metrics import CONTENT_TYPE
 from .service import InspectionService
 from .settings import API_COMPAT_VERSION
 
@@ -49,6 +51,14 @@ async def health_ready(request: Request) -> Response:
             problems.append(f"history: {history.problem or 'the writer stopped'}")
     body = {"ready": not problems, "checks": checks, "problems": problems}
     return JSONResponse(body, status_code=200 if not problems else 503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics; with an api key on, scrape with ``params: {api_key: [K]}``."""
+    service: InspectionService = request.app.state.service
+    check_api_key(service.settings.api_key, request.query_params.get("api_key"))
+    return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 @router.get("/version")

@@ -4,6 +4,7 @@ the history API and ``inspekt history``; reviews that turn images into training 
 from __future__ import annotations
 
 from .recorder import HISTORY_DIR, HistoryRecorder, HistorySettings, history_store
+from .review import TO_LABEL, review_record, undo_review
 from .store import (
     HistoryError,
     HistoryStore,
@@ -27,7 +28,10 @@ __all__ = [
     "Review",
     "ReviewVerdict",
     "Summary",
+    "TO_LABEL",
     "history_store",
     "iso_time",
     "records_csv",
+    "review_record",
+    "undo_review",
 ]

@@ -11,6 +11,7 @@ succeeds again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import queue
@@ -18,6 +19,7 @@ import random
 import shutil
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -166,18 +168,19 @@ class HistoryRecorder(Closeable):
                 self._queue.task_done()
 
     def _write(self, pending: _Pending) -> None:
-        record_id = self.store.add(pending.record)
-        if pending.input_image is not None and pending.inspection is not None:
-            images, size = self._write_images(record_id, pending)
-            self.store.set_images(record_id, images, size)
+        # images first, so a record is whole from the moment it can be read
+        images, size = ({}, 0) if pending.inspection is None else self._write_images(pending)
+        self.store.add(dataclasses.replace(pending.record, images=images), size)
         self.problem = None
         self._written += 1
         if self._written % _PRUNE_EVERY == 0:
             self._prune()
 
-    def _write_images(self, record_id: int, pending: _Pending) -> tuple[dict[str, str], int]:
+    def _write_images(self, pending: _Pending) -> tuple[dict[str, str], int]:
         assert pending.input_image is not None and pending.inspection is not None
-        day = time.strftime("%Y%m%d", time.localtime(pending.record.time))
+        when = time.localtime(pending.record.time)
+        day, stem = time.strftime("%Y%m%d", when), time.strftime("%H%M%S_", when)
+        stem += uuid.uuid4().hex[:12]  # unique before the record has an id
         folder = self.folder / "images" / day
         folder.mkdir(parents=True, exist_ok=True)
         drawn: dict[str, tuple[Image, str]] = {
@@ -189,12 +192,12 @@ class HistoryRecorder(Closeable):
             drawn["heatmap"] = (pending.inspection.image("heatmap"), ".png")
         images, size = {}, 0
         for kind, (picture, suffix) in drawn.items():
-            path = folder / f"{record_id}_{kind}{suffix}"
+            path = folder / f"{stem}_{kind}{suffix}"
             flags = [cv2.IMWRITE_PNG_COMPRESSION, 1] if suffix == ".png" else [
                 cv2.IMWRITE_JPEG_QUALITY, 90]
             ok, encoded = cv2.imencode(suffix, picture, flags)
             if not ok:
-                raise HistoryError(f"cannot encode the {kind} image of inspection {record_id}")
+                raise HistoryError(f"cannot encode an inspection's {kind} image")
             path.write_bytes(encoded.tobytes())
             images[kind] = str(path.relative_to(self.folder))
             size += len(encoded)

@@ -99,7 +99,7 @@ class Record:
     models: dict[str, str]
     context: dict[str, Any]
     #: Image kind (``input``, ``annotated``, ``heatmap``) to its path, relative to the
-    #: history folder; filled in once the files are written.
+    #: history folder.
     images: dict[str, str] = field(default_factory=dict)
     id: int | None = None
     review: Review | None = None
@@ -215,29 +215,21 @@ class HistoryStore:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def add(self, record: Record) -> int:
-        """Store a record (its images not yet written); returns its id."""
+    def add(self, record: Record, size: int = 0) -> int:
+        """Store a record whose image files (``size`` bytes) are written; returns its id."""
         with self._lock, self._writer:
             cursor = self._writer.execute(
                 "INSERT INTO inspections (time, result, error, score, threshold, rectangles, "
-                "n_rectangles, module_ms, total_ms, data, endpoint, models, images, context) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "n_rectangles, module_ms, total_ms, data, endpoint, models, images, context, "
+                "bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.time, record.result, record.error, record.score, record.threshold,
                     _dumps(record.rectangles), len(record.rectangles),
                     _dumps(record.module_ms), record.total_ms, record.data, record.endpoint,
-                    _dumps(record.models), _dumps(record.images), _dumps(record.context),
+                    _dumps(record.models), _dumps(record.images), _dumps(record.context), size,
                 ),
             )
             return int(cursor.lastrowid or 0)
-
-    def set_images(self, record_id: int, images: dict[str, str], size: int) -> None:
-        """Say which image files a record has (paths relative to the history folder)."""
-        with self._lock, self._writer:
-            self._writer.execute(
-                "UPDATE inspections SET images = ?, bytes = ? WHERE id = ?",
-                (_dumps(images), size, record_id),
-            )
 
     def set_review(self, record_id: int, review: Review | None) -> None:
         """Record a person's review of an inspection, or remove it (None)."""
@@ -273,10 +265,12 @@ class HistoryStore:
                 kept.append((record_id, size))
         if max_bytes is not None:
             total = reviewed_bytes + sum(size for _, size in kept)
-            while kept and total > max_bytes:
-                record_id, size = kept.pop()  # the oldest
-                doomed.append(record_id)
-                total -= size
+            for record_id, size in reversed(kept):  # the oldest first
+                if total <= max_bytes:
+                    break
+                if size:  # a record without images frees nothing
+                    doomed.append(record_id)
+                    total -= size
         if not doomed:
             return []
         removed: list[Record] = []
