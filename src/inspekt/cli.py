@@ -99,6 +99,11 @@ def serve(
         bool, typer.Option("--secure", help="Require the project's stored api key (made once).")
     ] = False,
     stop_key: Annotated[str | None, typer.Option(help="Key that /stop?key= accepts.")] = None,
+    viewer_password: Annotated[
+        str | None,
+        typer.Option(help="With an api key on, also opens the dashboard, history and metrics "
+                     "(not analyses or reviews).", envvar="INSPEKT_VIEWER_PASSWORD"),
+    ] = None,
     disable_code: Annotated[
         bool, typer.Option("--disable-code", help="Never run Code modules' Python files.")
     ] = False,
@@ -173,6 +178,7 @@ def serve(
         raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
     settings = ServerSettings(
         api_key=api_key,
+        viewer_password=viewer_password,
         stop_key=stop_key,
         max_body_bytes=max_body_mb * 1024 * 1024,
         max_queue=max_queue,

@@ -208,3 +208,20 @@ def test_an_unwritable_history_is_reported_never_fatal(
     while requests.get(f"{server.url}/health/ready", timeout=10).status_code != 200:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_a_viewer_password_opens_the_history_but_not_reviews_or_analyses(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    server = serve(project(tmp_path), "--api-key", "k1", "--viewer-password", "v1")
+    assert post(server, "bad", api_key="k1").status_code == 200
+    (item,) = wait_for(server, 1, api_key="v1")
+    for path in ("/api/summary", "/metrics", f"/api/inspections/{item['id']}"):
+        assert requests.get(server.url + path, params={"api_key": "v1"}, timeout=10).ok, path
+    review = requests.post(
+        f"{server.url}/api/inspections/{item['id']}/review", params={"api_key": "v1"},
+        json={"verdict": "wrong"}, timeout=10,
+    )
+    assert review.status_code == 401
+    assert post(server, "bad", api_key="v1").status_code == 401
+

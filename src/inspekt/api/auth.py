@@ -6,7 +6,7 @@ import hmac
 
 from ..errors import AuthError, StopKeyError
 
-__all__ = ["check_api_key", "check_stop_key"]
+__all__ = ["check_api_key", "check_stop_key", "check_viewer"]
 
 
 def _same(given: str, expected: str) -> bool:
@@ -21,6 +21,14 @@ def check_api_key(expected: str | None, given: str | None) -> None:
         raise AuthError("this server requires an api_key query parameter")
     if not _same(given, expected):
         raise AuthError("wrong api_key")
+
+
+def check_viewer(api_key: str | None, viewer_password: str | None, given: str | None) -> None:
+    """Raise AuthError unless security is off, or ``given`` is the api key or the viewer
+    password: what the dashboard, the history and the metrics need to be looked at."""
+    if api_key is None or (viewer_password and given and _same(given, viewer_password)):
+        return
+    check_api_key(api_key, given)
 
 
 def check_stop_key(expected: str | None, given: str | None) -> None:

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from ..errors import NotFoundError
-from .auth import check_api_key
+from .auth import check_viewer
 from .service import InspectionService
 
 __all__ = ["router"]
@@ -56,7 +56,8 @@ async def asset(name: str) -> Response:
 
 def _service(request: Request) -> InspectionService:
     service: InspectionService = request.app.state.service
-    check_api_key(service.settings.api_key, request.query_params.get("api_key"))
+    settings = service.settings
+    check_viewer(settings.api_key, settings.viewer_password, request.query_params.get("api_key"))
     return service
 
 

@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..errors import NotFoundError, RequestError
 from ..history import HistoryRecorder, Record, records_csv, review_record, undo_review
-from .auth import check_api_key
+from .auth import check_api_key, check_viewer
 from .service import InspectionService
 
 __all__ = ["router"]
@@ -30,9 +30,14 @@ _CSV_LIMIT = 100_000
 _MEDIA = {".png": "image/png", ".jpg": "image/jpeg"}
 
 
-def _history(request: Request) -> HistoryRecorder:
+def _history(request: Request, changes: bool = False) -> HistoryRecorder:
+    """The history, once the request may read it (or change it: reviews need the key)."""
     service: InspectionService = request.app.state.service
-    check_api_key(service.settings.api_key, request.query_params.get("api_key"))
+    settings, given = service.settings, request.query_params.get("api_key")
+    if changes:
+        check_api_key(settings.api_key, given)
+    else:
+        check_viewer(settings.api_key, settings.viewer_password, given)
     if service.history is None:
         raise NotFoundError("this server records no history (started with --no-history)")
     return service.history
@@ -143,7 +148,7 @@ async def inspection_image(request: Request, record_id: int, kind: str) -> Respo
 async def review(request: Request, record_id: int) -> Response:
     """Mark an inspection's verdict ``wrong`` or ``right`` (JSON ``{"verdict": ...}``): its
     input image is copied into the training data; the record, with the files made."""
-    history = _history(request)
+    history = _history(request, changes=True)
     try:
         verdict = (await request.json()).get("verdict")
     except (ValueError, AttributeError):
@@ -165,7 +170,7 @@ async def review(request: Request, record_id: int) -> Response:
 @router.delete("/inspections/{record_id}/review")
 async def unreview(request: Request, record_id: int) -> Response:
     """Undo an inspection's review: the training files it made are removed."""
-    history = _history(request)
+    history = _history(request, changes=True)
     project = request.app.state.service.inspector.project
 
     def undone() -> Record:

@@ -21,6 +21,9 @@ class ServerSettings:
     """What the API enforces (keys and limits) and how it logs requests."""
 
     api_key: str | None = None
+    #: With an api key on, this also opens the dashboard, the history and the metrics
+    #: (not analyses, reviews or /stop): for people who watch the line.
+    viewer_password: str | None = None
     stop_key: str | None = None
     max_body_bytes: int = 256 * 1024 * 1024
     limits: ImageLimits = field(default_factory=ImageLimits)
