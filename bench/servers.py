@@ -39,10 +39,12 @@ class ServerProcess:
         self.ps = psutil.Process(self.process.pid)
 
     @classmethod
-    def inspekt(cls, label: str, project: Path, log_dir: Path) -> ServerProcess:
+    def inspekt(
+        cls, label: str, project: Path, log_dir: Path, options: tuple[str, ...] = ()
+    ) -> ServerProcess:
         port = free_port()
         argv = [sys.executable, "-m", "inspekt", "serve", str(project), "--port", str(port),
-                "--stop-key", "bench-stop"]
+                "--stop-key", "bench-stop", *options]
         return cls(label, argv, log_dir, port)
 
     @classmethod

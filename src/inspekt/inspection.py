@@ -39,6 +39,8 @@ class InspectionOptions:
     data: str | None = None
     #: Where the image came from (the API route), kept with the inspection.
     endpoint: str = ""
+    #: The image's bytes as sent, when it came encoded: the history keeps them as they are.
+    encoded: bytes | None = None
 
 
 class Inspector(Closeable):
@@ -69,7 +71,7 @@ class Inspector(Closeable):
         context = self.runner.analyze(image, options.data)
         inspection = Inspection(
             context, load_ms=load_ms, annotation=self.project.annotation,
-            endpoint=options.endpoint,
+            endpoint=options.endpoint, encoded=options.encoded,
         )
         ran = set(inspection.modules_run)  # a gate, an exit or a failure keeps images from some
         reached = [m.inspection_finished for m in self._finishing if m.name in ran]

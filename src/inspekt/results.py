@@ -152,6 +152,8 @@ class Inspection:
     #: Where the image came from: the API route (``/analyze_image``), ``analyze`` for
     #: the batch command.
     endpoint: str = ""
+    #: The image as the client sent it (a JPEG, a PNG file), when it came encoded.
+    encoded: bytes | None = None
 
     @property
     def result(self) -> bool | None:

@@ -62,9 +62,10 @@ def _service(request: Request) -> InspectionService:
 
 
 async def _run(
-    request: Request, service: InspectionService, load: Callable[[], Image], params: AnalyzeParams
+    request: Request, service: InspectionService, load: Callable[[], Image],
+    params: AnalyzeParams, encoded: bytes | None = None,
 ) -> Response:
-    answer = await service.inspect(load, params, request.url.path)
+    answer = await service.inspect(load, params, request.url.path, encoded)
     set_verdict(request, answer.verdict)
     return Response(answer.body, media_type=answer.media_type, headers=answer.headers)
 
@@ -89,7 +90,7 @@ async def _analyze_body(request: Request, *, raw: bool, endpoint: str) -> Respon
         )
     else:
         load = partial(decode_image, body, settings.limits)
-    return await _run(request, service, load, params)
+    return await _run(request, service, load, params, None if raw else body)
 
 
 # One route per method: a route with several methods gives every method the same

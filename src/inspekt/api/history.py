@@ -9,14 +9,23 @@ writer. With an api key on, every route needs it, as an analysis does.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from ..errors import NotFoundError, RequestError
-from ..history import HistoryRecorder, Record, records_csv, review_record, undo_review
+from ..errors import InspektError, NotFoundError, RequestError
+from ..history import (
+    HistoryRecorder,
+    Record,
+    ShownKind,
+    records_csv,
+    review_record,
+    shown,
+    undo_review,
+)
 from .auth import check_api_key, check_viewer
 from .service import InspectionService
 
@@ -27,7 +36,6 @@ router = APIRouter(prefix="/api")
 _RESULTS = ("ok", "nok", "error", "-")
 _MAX_LIMIT = 1000
 _CSV_LIMIT = 100_000
-_MEDIA = {".png": "image/png", ".jpg": "image/jpeg"}
 
 
 def _history(request: Request, changes: bool = False) -> HistoryRecorder:
@@ -131,17 +139,25 @@ async def inspection(request: Request, record_id: int) -> Response:
 
 @router.get("/inspections/{record_id}/images/{kind}")
 async def inspection_image(request: Request, record_id: int, kind: str) -> Response:
-    """An inspection's ``input``, ``annotated`` or ``heatmap`` image, as stored."""
+    """An inspection's ``input`` image as sent, or its ``annotated`` image or ``heatmap``
+    drawn from what was kept."""
     history = _history(request)
     record = await run_in_threadpool(_existing, history, record_id)
-    relative = record.images.get(kind)
-    if relative is None:
-        kept = ", ".join(sorted(record.images)) or "none (OK images are sampled)"
+    if kind not in record.shown_images:
+        kept = ", ".join(record.shown_images) or "none (OK images are sampled)"
         raise NotFoundError(f"inspection {record_id} has no {kind} image; it has {kept}")
-    path = history.folder / relative
-    if not path.is_file():
-        raise NotFoundError(f"inspection {record_id}'s {kind} image was removed")
-    return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"))
+    annotation = request.app.state.service.inspector.project.annotation
+    try:
+        found, media = await run_in_threadpool(
+            shown, history.folder, record, cast(ShownKind, kind), annotation
+        )
+    except InspektError as exc:  # a file pruned or removed by hand meanwhile
+        raise NotFoundError(f"inspection {record_id}'s {kind} image: {exc}") from exc
+    if isinstance(found, Path):
+        if not found.is_file():
+            raise NotFoundError(f"inspection {record_id}'s {kind} image was removed")
+        return FileResponse(found, media_type=media)
+    return Response(found, media_type=media)
 
 
 @router.post("/inspections/{record_id}/review")

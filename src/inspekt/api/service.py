@@ -47,7 +47,8 @@ class InspectionService:
         self._admitted = 0  # only touched on the event loop: no lock needed
 
     async def inspect(
-        self, source: ImageSource, params: AnalyzeParams, endpoint: str = ""
+        self, source: ImageSource, params: AnalyzeParams, endpoint: str = "",
+        encoded: bytes | None = None,
     ) -> Answer:
         """Decode, analyse and encode on a worker thread; refuse when the queue is full."""
         if self._admitted >= self.settings.max_queue:
@@ -58,14 +59,16 @@ class InspectionService:
         self._admitted += 1
         try:
             loop = asyncio.get_running_loop()
+            options = InspectionOptions(data=params.data, endpoint=endpoint, encoded=encoded)
             return await loop.run_in_executor(
-                self._executor, self._inspect, source, params, endpoint
+                self._executor, self._inspect, source, params, options
             )
         finally:
             self._admitted -= 1
 
-    def _inspect(self, source: ImageSource, params: AnalyzeParams, endpoint: str) -> Answer:
-        options = InspectionOptions(data=params.data, endpoint=endpoint)
+    def _inspect(
+        self, source: ImageSource, params: AnalyzeParams, options: InspectionOptions
+    ) -> Answer:
         inspection = self.inspector.inspect(source, options)
         return build_answer(inspection, params.response_type, params.context_in_body)
 

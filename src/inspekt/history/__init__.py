@@ -3,6 +3,7 @@ the history API and ``inspekt history``; reviews that turn images into training 
 
 from __future__ import annotations
 
+from .images import ShownKind, shown
 from .recorder import HISTORY_DIR, HistoryRecorder, HistorySettings, history_store
 from .review import TO_LABEL, review_record, undo_review
 from .store import (
@@ -27,11 +28,13 @@ __all__ = [
     "Record",
     "Review",
     "ReviewVerdict",
+    "ShownKind",
     "Summary",
     "TO_LABEL",
     "history_store",
     "iso_time",
     "records_csv",
     "review_record",
+    "shown",
     "undo_review",
 ]

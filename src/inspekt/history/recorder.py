@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import queue
 import random
 import shutil
@@ -34,8 +35,9 @@ from ..flow import Project
 from ..models.storage import MANIFEST
 from ..modules import TrainableModule
 from ..results import Inspection
-from ..types import Closeable, Image
-from .store import HistoryError, HistoryStore, Record
+from ..types import Closeable, HeatMap, Image
+from .images import encoded_suffix, stored_images
+from .store import HistoryStore, Record
 
 __all__ = ["HISTORY_DIR", "HistoryRecorder", "HistorySettings", "history_store"]
 
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 #: The history's folder, inside the project.
 HISTORY_DIR = Path(".inspekt") / "history"
 DATABASE = "history.sqlite"
+#: The writer thread's niceness: it runs in the analyses' gaps.
+_WRITER_NICENESS = 10
 #: Pruning runs after this many records (and at start).
 _PRUNE_EVERY = 200
 
@@ -76,11 +80,15 @@ _Command = Literal["prune", "stop"]
 
 @dataclass(frozen=True)
 class _Pending:
-    """What the writer needs of one inspection, copied on the inspecting thread."""
+    """What the writer needs of one inspection, copied on the inspecting thread (see
+    :mod:`inspekt.history.images` for what is kept of each image)."""
 
     record: Record
-    input_image: Image | None
-    inspection: Inspection | None  # to draw the annotated image and heat from
+    keep_images: bool
+    encoded: bytes | None = None
+    input_image: Image | None = None  # when it came as pixels (raw, shared memory)
+    flow_image: Image | None = None  # when preprocessing made it differ from the input
+    heat: HeatMap | None = None
 
 
 class HistoryRecorder(Closeable):
@@ -110,13 +118,19 @@ class HistoryRecorder(Closeable):
                 f"history: the last write failed: {self.problem}"
             )
         record = self._record(inspection)
-        keep_images = record.result != "ok" or self._random.random() < self.settings.ok_images
-        context = inspection.context
-        pending = _Pending(
-            record,
-            np.array(context["input_image"], copy=True) if keep_images else None,
-            inspection.detached() if keep_images else None,
-        )
+        pending = _Pending(record, False)
+        if record.result != "ok" or self._random.random() < self.settings.ok_images:
+            context = inspection.context
+            given, flow, heat = context["input_image"], context["image"], context.get("heatmap")
+            # copied: the frame may be a client's shared memory, the heat a module's buffer
+            pending = _Pending(
+                record, True, inspection.encoded,
+                # an encoding the history does not know is kept as pixels
+                None if inspection.encoded and encoded_suffix(inspection.encoded)
+                else np.array(given, copy=True),
+                None if flow is given else np.array(flow, copy=True),
+                None if heat is None else np.array(heat, copy=True),
+            )
         try:
             self._queue.put_nowait(pending)
         except queue.Full:
@@ -150,6 +164,10 @@ class HistoryRecorder(Closeable):
     # ---- on the writer thread --------------------------------------------------------------
 
     def _write_loop(self) -> None:
+        try:  # on Linux a thread has its own priority: analyses come first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WRITER_NICENESS)
+        except (AttributeError, OSError):
+            pass  # elsewhere the writer shares the CPU evenly
         while True:
             pending = self._queue.get()
             try:
@@ -169,39 +187,22 @@ class HistoryRecorder(Closeable):
 
     def _write(self, pending: _Pending) -> None:
         # images first, so a record is whole from the moment it can be read
-        images, size = ({}, 0) if pending.inspection is None else self._write_images(pending)
+        images: dict[str, str] = {}
+        size = 0
+        if pending.keep_images:
+            when = time.localtime(pending.record.time)
+            folder = self.folder / "images" / time.strftime("%Y%m%d", when)
+            folder.mkdir(parents=True, exist_ok=True)
+            stem = time.strftime("%H%M%S_", when) + uuid.uuid4().hex[:12]  # before any id
+            images, size = stored_images(
+                folder, stem, pending.encoded, pending.input_image, pending.flow_image,
+                pending.heat,
+            )
         self.store.add(dataclasses.replace(pending.record, images=images), size)
         self.problem = None
         self._written += 1
         if self._written % _PRUNE_EVERY == 0:
             self._prune()
-
-    def _write_images(self, pending: _Pending) -> tuple[dict[str, str], int]:
-        assert pending.input_image is not None and pending.inspection is not None
-        when = time.localtime(pending.record.time)
-        day, stem = time.strftime("%Y%m%d", when), time.strftime("%H%M%S_", when)
-        stem += uuid.uuid4().hex[:12]  # unique before the record has an id
-        folder = self.folder / "images" / day
-        folder.mkdir(parents=True, exist_ok=True)
-        drawn: dict[str, tuple[Image, str]] = {
-            # lossless: a reviewed input image becomes training data
-            "input": (pending.input_image, ".png"),
-            "annotated": (pending.inspection.image("annotated_image"), ".jpg"),
-        }
-        if pending.inspection.context.get("heatmap") is not None:
-            drawn["heatmap"] = (pending.inspection.image("heatmap"), ".png")
-        images, size = {}, 0
-        for kind, (picture, suffix) in drawn.items():
-            path = folder / f"{stem}_{kind}{suffix}"
-            flags = [cv2.IMWRITE_PNG_COMPRESSION, 1] if suffix == ".png" else [
-                cv2.IMWRITE_JPEG_QUALITY, 90]
-            ok, encoded = cv2.imencode(suffix, picture, flags)
-            if not ok:
-                raise HistoryError(f"cannot encode an inspection's {kind} image")
-            path.write_bytes(encoded.tobytes())
-            images[kind] = str(path.relative_to(self.folder))
-            size += len(encoded)
-        return images, size
 
     def _prune(self) -> None:
         s = self.settings

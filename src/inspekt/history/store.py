@@ -104,6 +104,13 @@ class Record:
     id: int | None = None
     review: Review | None = None
 
+    @property
+    def shown_images(self) -> list[str]:
+        """What can be shown of the images kept (see :mod:`inspekt.history.images`): the
+        input and the annotated image drawn on it, and the heatmap when heat was kept."""
+        kinds = ["input", "annotated"] if "input" in self.images else []
+        return kinds + (["heatmap"] if "heat" in self.images else [])
+
     def as_json(self, with_context: bool = False) -> dict[str, Any]:
         """The record as the API and ``inspekt history --format jsonl`` give it."""
         out: dict[str, Any] = {
@@ -119,7 +126,7 @@ class Record:
             "data": self.data,
             "endpoint": self.endpoint,
             "models": self.models,
-            "images": sorted(self.images),
+            "images": self.shown_images,
             "review": None if self.review is None else self.review.as_json(),
         }
         if with_context:

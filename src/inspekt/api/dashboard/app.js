@@ -15,7 +15,6 @@ const HISTOGRAM_BINS = 40;
 const $ = (id) => document.getElementById(id);
 
 /* ---------- api key, URLs and requests ---------- */
-
 let apiKey = initialKey();
 let keyWanted = false;
 
@@ -52,26 +51,25 @@ async function errorMessage(response) {
 
 /** The JSON answer, or null once the failure is shown (key form or status line). */
 async function api(path, { query, method = 'GET', body } = {}) {
+  const init = body
+    ? { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }
+    : { method };
   let response;
   try {
-    response = await fetch(apiUrl(path, query), {
-      method,
-      headers: body ? { 'Content-Type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
+    response = await fetch(apiUrl(path, query), init);
   } catch (err) {
     reportError(`cannot reach the server (${err.message})`);
     return null;
   }
-  if (response.status === 401) {
-    askForKey(await errorMessage(response));
-    return null;
-  }
   if (!response.ok) {
-    reportError(await errorMessage(response));
+    const message = await errorMessage(response);
+    if (response.status === 401) askForKey(message); else reportError(message);
     return null;
   }
-  return response.json();
+  return response.json().catch(() => {
+    reportError(`unreadable answer from ${path}`);
+    return null;
+  });
 }
 
 function askForKey(message) {
@@ -102,7 +100,6 @@ $('key-form').addEventListener('submit', (event) => {
 });
 
 /* ---------- status line and recording warning ---------- */
-
 const status = { connection: 'connecting…', level: 'info', error: '', errorTimer: 0 };
 const recording = { on: true, problem: null };
 
@@ -140,7 +137,6 @@ function applyRecording(on, problem) {
 }
 
 /* ---------- formatting ---------- */
-
 const clock = new Intl.DateTimeFormat(undefined,
   { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 
@@ -164,8 +160,7 @@ const resultClass = (result) => `result-${['ok', 'nok', 'error'].includes(result
 
 function setBadge(element, result) {
   element.textContent = resultLabel(result);
-  element.classList.remove('result-ok', 'result-nok', 'result-error', 'result-none');
-  element.classList.add(resultClass(result));
+  element.className = element.className.replace(/\bresult-\w+/, resultClass(result));
 }
 
 /** A new element with text; never parses markup, so data cannot inject any. */
@@ -177,7 +172,6 @@ function make(tag, text = '', className = '') {
 }
 
 /* ---------- server-sent events ---------- */
-
 let events = null;
 let reconnectTimer = 0;
 
@@ -231,10 +225,12 @@ function onUpdate(update) {
   $('count-ok').textContent = String(counts.ok ?? 0);
   $('count-nok').textContent = String(counts.nok ?? 0);
   $('count-error').textContent = String(counts.error ?? 0);
-  $('yield').textContent = update.yield_percent == null ? '–' : `${formatNumber(update.yield_percent, 1)} %`;
+  const yieldPercent = update.yield_percent;
+  $('yield').textContent = yieldPercent == null ? '–' : `${formatNumber(yieldPercent, 1)} %`;
   applyRecording(update.recording, update.problem);
   if (update.last) {
-    renderLive(update.last);
+    live.wanted = update.last;
+    loadLiveImage();
     noteThreshold(update.last.threshold);
   }
   addSample(update);
@@ -243,10 +239,10 @@ function onUpdate(update) {
 }
 
 /* ---------- live image ---------- */
-
 // At most one image load in flight: a new seq only starts a load when the last one is
 // done; the newest seq seen meanwhile is loaded next, the ones between are skipped.
-const live = { wantedSeq: null, loadingSeq: null, shownSeq: null };
+// The badge and facts change with the image, so that they always describe the same part.
+const live = { wanted: null, loading: null, shownSeq: null };
 const liveImage = $('live-image');
 
 function renderLive(last) {
@@ -255,19 +251,18 @@ function renderLive(last) {
     ? formatScore(last.score) : `${formatScore(last.score)} / ${formatScore(last.threshold)}`;
   $('live-ms').textContent = `${formatMs(last.total_ms)} ms`;
   $('live-data').textContent = last.data || '–';
-  live.wantedSeq = last.seq;
-  loadLiveImage();
 }
 
 function loadLiveImage() {
-  if (live.loadingSeq !== null || live.wantedSeq === null || live.wantedSeq === live.shownSeq) return;
-  live.loadingSeq = live.wantedSeq;
-  liveImage.src = apiUrl('/api/live/annotated.jpg', { seq: live.wantedSeq });
+  if (live.loading || !live.wanted || live.wanted.seq === live.shownSeq) return;
+  live.loading = live.wanted;
+  liveImage.src = apiUrl('/api/live/annotated.jpg', { seq: live.loading.seq });
 }
 
 function liveImageDone(loaded) {
-  live.shownSeq = live.loadingSeq;
-  live.loadingSeq = null;
+  renderLive(live.loading);
+  live.shownSeq = live.loading.seq;
+  live.loading = null;
   $('live-frame').classList.toggle('empty', !loaded);
   loadLiveImage();
 }
@@ -276,9 +271,8 @@ liveImage.addEventListener('load', () => liveImageDone(true));
 liveImage.addEventListener('error', () => liveImageDone(false));
 
 /* ---------- canvas charts ---------- */
-
 const css = getComputedStyle(document.documentElement);
-const colors = Object.fromEntries(['ink', 'muted', 'grid', 'accent', 'accent-2', 'nok', 'bar']
+const colors = Object.fromEntries(['muted', 'grid', 'accent', 'accent-2', 'nok', 'bar']
   .map((name) => [name, css.getPropertyValue(`--${name}`).trim()]));
 
 /** Size the canvas to its CSS box at the screen's pixel density; the drawing context. */
@@ -311,11 +305,8 @@ function drawYAxis(ctx, plot, max) {
   const step = niceStep(max > 0 ? max : 1, 3);
   const top = Math.max(step, Math.ceil(max / step) * step);
   const y = (value) => plot.bottom - (value / top) * (plot.bottom - plot.top);
-  ctx.strokeStyle = colors.grid;
-  ctx.fillStyle = colors.muted;
-  ctx.lineWidth = 1;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
+  Object.assign(ctx, { strokeStyle: colors.grid, fillStyle: colors.muted, lineWidth: 1,
+    textAlign: 'right', textBaseline: 'middle' });
   for (let value = 0; value <= top + step / 2; value += step) {
     const at = Math.round(y(value)) + 0.5;
     ctx.beginPath();
@@ -328,9 +319,7 @@ function drawYAxis(ctx, plot, max) {
 }
 
 function drawNote(ctx, width, height, text) {
-  ctx.fillStyle = colors.muted;
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
+  Object.assign(ctx, { fillStyle: colors.muted, textAlign: 'center', textBaseline: 'middle' });
   ctx.fillText(text, width / 2, height / 2);
 }
 
@@ -346,12 +335,10 @@ function drawLineChart(canvas, end, series) {
   const y = drawYAxis(ctx, plot, max);
   const start = end - CHART_WINDOW_S;
   const x = (t) => plot.left + ((t - start) / CHART_WINDOW_S) * (plot.right - plot.left);
-  ctx.textBaseline = 'alphabetic';
-  ctx.fillStyle = colors.muted;
+  Object.assign(ctx, { textBaseline: 'alphabetic', fillStyle: colors.muted });
   [[start, 'left', '−2 min'], [start + CHART_WINDOW_S / 2, 'center', '−1 min'], [end, 'right', 'now']]
     .forEach(([t, align, label]) => { ctx.textAlign = align; ctx.fillText(label, x(t), plot.bottom + 14); });
-  ctx.lineWidth = 1.5;
-  ctx.lineJoin = 'round';
+  Object.assign(ctx, { lineWidth: 1.5, lineJoin: 'round' });
   for (const line of series) {
     ctx.strokeStyle = line.color;
     ctx.beginPath();
@@ -366,7 +353,6 @@ function drawLineChart(canvas, end, series) {
 }
 
 /* ---------- throughput and latency over time ---------- */
-
 const samples = []; // {t: server seconds, throughput, p50, p95}, oldest first
 
 function addSample(update) {
@@ -392,7 +378,6 @@ function drawTimeCharts() {
 }
 
 /* ---------- score histogram ---------- */
-
 let scores = [];
 let threshold = null;
 let summaryBusy = false;
@@ -421,15 +406,11 @@ function drawHistogram() {
     drawNote(ctx, width, height, 'no scores yet');
     return;
   }
-  let low = Infinity;
-  let high = -Infinity;
+  let low = threshold ?? Infinity; // the range includes the threshold, to always show its line
+  let high = threshold ?? -Infinity;
   for (const score of scores) {
-    if (score < low) low = score;
-    if (score > high) high = score;
-  }
-  if (threshold !== null) {
-    low = Math.min(low, threshold);
-    high = Math.max(high, threshold);
+    low = Math.min(low, score);
+    high = Math.max(high, score);
   }
   if (high === low) { // one value only: give it a visible range around it
     const pad = Math.abs(low) * 0.1 || 0.5;
@@ -445,41 +426,36 @@ function drawHistogram() {
   const binWidth = (plot.right - plot.left) / HISTOGRAM_BINS;
   ctx.fillStyle = colors.bar;
   bins.forEach((count, i) => {
-    if (count) ctx.fillRect(plot.left + i * binWidth + 0.5, y(count), Math.max(1, binWidth - 1), plot.bottom - y(count));
+    const left = plot.left + i * binWidth + 0.5;
+    if (count) ctx.fillRect(left, y(count), Math.max(1, binWidth - 1), plot.bottom - y(count));
   });
-  ctx.fillStyle = colors.muted;
-  ctx.textBaseline = 'alphabetic';
-  ctx.textAlign = 'left';
+  Object.assign(ctx, { fillStyle: colors.muted, textBaseline: 'alphabetic', textAlign: 'left' });
   ctx.fillText(tickLabel(+low.toPrecision(3)), plot.left, plot.bottom + 14);
   ctx.textAlign = 'right';
   ctx.fillText(tickLabel(+high.toPrecision(3)), plot.right, plot.bottom + 14);
-  if (threshold !== null) {
-    const at = Math.round(x(threshold)) + 0.5;
-    ctx.strokeStyle = colors.nok;
-    ctx.setLineDash([4, 3]);
-    ctx.beginPath();
-    ctx.moveTo(at, plot.top);
-    ctx.lineTo(at, plot.bottom);
-    ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.fillStyle = colors.nok;
-    ctx.textAlign = at > (plot.left + plot.right) / 2 ? 'right' : 'left';
-    ctx.textBaseline = 'top';
-    ctx.fillText(` ${formatScore(threshold)} `, at, plot.top);
-  }
+  if (threshold === null) return;
+  const at = Math.round(x(threshold)) + 0.5;
+  Object.assign(ctx, { strokeStyle: colors.nok, fillStyle: colors.nok, textBaseline: 'top' });
+  ctx.setLineDash([4, 3]);
+  ctx.beginPath();
+  ctx.moveTo(at, plot.top);
+  ctx.lineTo(at, plot.bottom);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.textAlign = at > (plot.left + plot.right) / 2 ? 'right' : 'left'; // label on the roomy side
+  ctx.fillText(` ${formatScore(threshold)} `, at, plot.top);
 }
 
 /* ---------- inspections table ---------- */
-
 const table = {
-  filter: '', cursor: null, pages: 0,
+  filter: '', cursor: null, browsing: false, // browsing: older pages shown, refresh paused
   busy: false, dirty: false, lastRun: 0, timer: 0,
   generation: 0, // bumped by every request; an answer for an older one is dropped
 };
 const tbody = $('inspections').tBodies[0];
 
 function scheduleTableRefresh() {
-  if (table.pages > 1) return; // the user reads older pages: keep them still
+  if (table.browsing) return; // keep older pages still while the user reads them
   table.dirty = true;
   if (table.timer || table.busy) return;
   const wait = Math.max(0, table.lastRun + TABLE_MIN_INTERVAL_MS - Date.now());
@@ -492,38 +468,39 @@ async function loadFirstPage() {
   table.dirty = false;
   table.lastRun = Date.now();
   table.busy = true;
+  table.browsing = false;
   const generation = ++table.generation;
   const page = await api('/api/inspections', { query: { result: table.filter, limit: PAGE_SIZE } });
   if (generation !== table.generation) return; // a newer request owns the table now
   table.busy = false;
   if (page) {
-    table.pages = 1;
     showRows(page.items, false);
     setCursor(page.next_cursor);
   }
   if (table.dirty) scheduleTableRefresh();
 }
 
+// Supersedes a refresh in flight: the cursor belongs to the rows shown now.
 async function loadMore() {
-  if (table.cursor === null || table.busy) return;
+  if (table.cursor === null) return;
+  clearTimeout(table.timer);
+  table.timer = 0;
   table.busy = true;
+  table.browsing = true;
   $('more').disabled = true;
   const generation = ++table.generation;
   const page = await api('/api/inspections',
     { query: { result: table.filter, limit: PAGE_SIZE, cursor: table.cursor } });
   if (generation !== table.generation) return;
   table.busy = false;
-  if (page) {
-    table.pages += 1;
-    showRows(page.items, true);
-  }
+  if (page) showRows(page.items, true);
   setCursor(page ? page.next_cursor : table.cursor);
 }
 
 function setCursor(cursor) {
   table.cursor = cursor ?? null;
   $('more').disabled = table.cursor === null;
-  $('table-note').hidden = table.pages <= 1;
+  $('table-note').hidden = !table.browsing;
 }
 
 function showRows(items, append) {
@@ -560,7 +537,6 @@ function rowFor(record) {
 
 $('filter-result').addEventListener('change', (event) => {
   table.filter = event.target.value;
-  table.pages = 0;
   loadFirstPage();
 });
 $('more').addEventListener('click', loadMore);
@@ -571,7 +547,6 @@ tbody.addEventListener('click', (event) => {
 });
 
 /* ---------- detail view ---------- */
-
 const detail = { id: null, record: null, generation: 0 };
 
 async function openDetail(id) {
@@ -612,7 +587,7 @@ function renderDetail(record) {
   setBadge($('detail-result'), record.result);
   $('detail-title').textContent = `Inspection #${record.id} · ${formatTime(record.time)}`;
   const facts = [`score ${formatScore(record.score)}`, `threshold ${formatScore(record.threshold)}`,
-    `${formatMs(record.total_ms)} ms`, `${record.n_rectangles ?? 0} rectangles`];
+    `${formatMs(record.total_ms)} ms`, `rectangles: ${record.n_rectangles ?? 0}`];
   if (record.data) facts.push(`data ${record.data}`);
   if (record.endpoint) facts.push(`via ${record.endpoint}`);
   if (record.error) facts.push(`error: ${record.error}`);
@@ -651,8 +626,8 @@ function rectangleItem(rect) {
   const swatch = make('span', '', 'swatch');
   if (classes[0] && classes[0].color) swatch.style.backgroundColor = classes[0].color;
   const labels = classes.map((c) => `${c.label} ${formatNumber(c.confidence, 2)}`).join(', ');
-  item.append(swatch, make('span', `${labels || 'unlabelled'} · confidence ${formatNumber(rect.confidence, 2)}` +
-    ` · at ${rect.x}, ${rect.y} size ${rect.width}×${rect.height}`));
+  item.append(swatch, make('span', `${labels || 'unlabelled'} · confidence ` +
+    `${formatNumber(rect.confidence, 2)} · at ${rect.x}, ${rect.y} size ${rect.width}×${rect.height}`));
   return item;
 }
 
@@ -701,13 +676,14 @@ $('review-wrong').addEventListener('click', () => sendReview('wrong'));
 $('review-right').addEventListener('click', () => sendReview('right'));
 $('review-undo').addEventListener('click', () => sendReview(null));
 $('detail-close').addEventListener('click', closeDetail);
-$('detail').addEventListener('click', (event) => { if (event.target === event.currentTarget) closeDetail(); });
+$('detail').addEventListener('click', (event) => {
+  if (event.target === event.currentTarget) closeDetail(); // a click on the dimmed backdrop
+});
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape' && !$('detail').hidden) closeDetail();
 });
 
 /* ---------- start ---------- */
-
 function start() {
   connectEvents();
   loadFirstPage();
