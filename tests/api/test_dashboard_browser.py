@@ -68,7 +68,7 @@ def test_posted_images_show_up_live_and_a_wrong_verdict_becomes_training_data(
     folder = project(tmp_path)
     server = serve(folder)
     browser.get(server.url + "/")
-    wait(browser, lambda b: "connected" in text_of(b, "status").lower())
+    wait(browser, lambda b: text_of(b, "status").lower().startswith("live"))
     for data in ("good", "good", "bad", "boom", "good"):
         post(server, data)
     wait(browser, lambda b: text_of(b, "count-ok") == "3" and text_of(b, "count-nok") == "1")

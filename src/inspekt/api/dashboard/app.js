@@ -58,9 +58,10 @@ async function api(path, { query, method = 'GET', body } = {}) {
   try {
     response = await fetch(apiUrl(path, query), init);
   } catch (err) {
-    reportError(`cannot reach the server (${err.message})`);
+    reportError(`cannot reach the server (${err.message})`, true);
     return null;
   }
+  clearNetworkError();
   if (!response.ok) {
     const message = await errorMessage(response);
     if (response.status === 401) askForKey(message); else reportError(message);
@@ -100,29 +101,38 @@ $('key-form').addEventListener('submit', (event) => {
 });
 
 /* ---------- status line and recording warning ---------- */
-const status = { connection: 'connecting…', level: 'info', error: '', errorTimer: 0 };
+const statusState = { connection: 'connecting…', level: 'info', error: '', network: false, errorTimer: 0 };
 const recording = { on: true, problem: null };
 
 function setConnection(text, level) {
-  status.connection = text;
-  status.level = level;
+  statusState.connection = text;
+  statusState.level = level;
   renderStatus();
 }
 
-function reportError(message) {
-  status.error = message;
-  clearTimeout(status.errorTimer);
-  status.errorTimer = setTimeout(() => { status.error = ''; renderStatus(); }, ERROR_SHOWN_MS);
+/** Show message for a while; a network error goes as soon as the server answers again. */
+function reportError(message, network = false) {
+  statusState.error = message;
+  statusState.network = network;
+  clearTimeout(statusState.errorTimer);
+  statusState.errorTimer = setTimeout(() => { statusState.error = ''; renderStatus(); }, ERROR_SHOWN_MS);
+  renderStatus();
+}
+
+function clearNetworkError() {
+  if (!statusState.network) return;
+  statusState.error = '';
+  statusState.network = false;
   renderStatus();
 }
 
 function renderStatus() {
-  const parts = [status.connection];
+  const parts = [statusState.connection];
   if (!recording.on) parts.push(`history not recorded: ${recording.problem || 'unknown problem'}`);
-  if (status.error) parts.push(status.error);
+  if (statusState.error) parts.push(statusState.error);
   const line = $('status');
   line.textContent = parts.join(' · ');
-  line.dataset.level = status.error ? 'error' : !recording.on ? 'warn' : status.level;
+  line.dataset.level = statusState.error ? 'error' : !recording.on ? 'warn' : statusState.level;
 }
 
 function applyRecording(on, problem) {
@@ -140,9 +150,13 @@ function applyRecording(on, problem) {
 const clock = new Intl.DateTimeFormat(undefined,
   { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 
+/** Milliseconds since 1970 from ISO 8601; extra fraction digits (Python's microseconds)
+    are cut, since not every browser parses them. */
+const parseTime = (iso) => Date.parse(String(iso).replace(/(\.\d{3})\d+/, '$1'));
+
 /** Local time with milliseconds, and the date when it is not today. */
 function formatTime(value) {
-  const date = new Date(value);
+  const date = new Date(typeof value === 'string' ? parseTime(value) : value);
   if (Number.isNaN(date.getTime())) return value == null ? '' : String(value);
   const time = `${clock.format(date)}.${String(date.getMilliseconds()).padStart(3, '0')}`;
   return date.toDateString() === new Date().toDateString()
@@ -179,7 +193,10 @@ function connectEvents() {
   disconnectEvents();
   setConnection('connecting…', 'info');
   events = new EventSource(apiUrl('/api/events'));
-  events.onopen = () => setConnection('live', 'ok');
+  events.onopen = () => {
+    clearNetworkError();
+    setConnection('live', 'ok');
+  };
   events.addEventListener('update', (event) => {
     let update;
     try {
@@ -191,6 +208,7 @@ function connectEvents() {
     onUpdate(update);
   });
   events.onerror = () => {
+    breakLines = true;
     if (events.readyState === EventSource.CONNECTING) {
       setConnection('connection lost, reconnecting…', 'warn');
       return;
@@ -354,11 +372,14 @@ function drawLineChart(canvas, end, series) {
 
 /* ---------- throughput and latency over time ---------- */
 const samples = []; // {t: server seconds, throughput, p50, p95}, oldest first
+let breakLines = false; // set when the stream drops, so that the lines do not bridge the gap
 
 function addSample(update) {
-  const t = Date.parse(update.time) / 1000;
+  const t = parseTime(update.time) / 1000;
   if (!Number.isFinite(t)) return;
   const latency = update.latency_ms || {};
+  if (breakLines) samples.push({ t, throughput: null, p50: null, p95: null });
+  breakLines = false;
   samples.push({ t, throughput: update.throughput, p50: latency.p50 ?? null, p95: latency.p95 ?? null });
   while (samples[0].t < t - CHART_WINDOW_S) samples.shift();
   $('throughput-now').textContent = `${formatNumber(update.throughput, 1)} images/s`;
