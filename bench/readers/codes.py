@@ -36,7 +36,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,9 @@ import numpy as np
 import segno
 import zxingcpp
 from scene import LIGHT_GAIN, part_background, photographed
+from tally import Tally
 
-from inspekt.modules import ModuleEnv, lookup
+from inspekt.modules import ModuleEnv, build_modules
 from inspekt.modules.barcode import BarcodeModule
 
 WIDTH, HEIGHT = 1920, 1080
@@ -182,12 +183,8 @@ Reader = Callable[[Sample], Found]
 
 def barcode_module(**options: Any) -> BarcodeModule:
     """A barcode module outside a project, as a flow would build it."""
-    cls = lookup("barcode")
-    built = cls(
-        cls.options_model.model_validate({"type": "barcode@1", "name": "barcode", **options}),
-        ModuleEnv(project_dir=Path(".")),
-        0,
-    )
+    specs = [{"type": "barcode", "name": "barcode", **options}]
+    (built,) = build_modules(specs, ModuleEnv(Path(".")))
     assert isinstance(built, BarcodeModule)
     return built
 
@@ -257,18 +254,14 @@ def readers(kind: str) -> dict[str, Reader | None]:
 
 
 @dataclass
-class Score:
+class Score(Tally):
     """One reader's tally on one format."""
 
     read: int = 0
     false_reads: int = 0
-    images: int = 0
-    times: list[float] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, sample: Sample, found: Found, ms: float) -> None:
-        self.images += 1
-        self.times.append(ms)
+        self.timed(ms)
         right = [(text, form) for text, form in found
                  if text == sample.text and form in (None, sample.kind)]
         self.read += bool(right)
@@ -280,9 +273,7 @@ class Score:
         return {
             "read_rate": round(self.read / self.images, 4),
             "false_reads": self.false_reads,
-            "p50_ms": round(float(np.percentile(self.times, 50)), 1),
-            "p95_ms": round(float(np.percentile(self.times, 95)), 1),
-            "failed": self.failed,
+            **self.timing_json(),
         }
 
 

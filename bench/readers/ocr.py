@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scene import LIGHT_GAIN, part_background, photographed
+from tally import Tally
 
-from inspekt.modules import ModuleEnv, lookup
+from inspekt.modules import ModuleEnv, build_modules
 from inspekt.modules.ocr import OcrModule
 
 WIDTH, HEIGHT = 640, 480
@@ -195,12 +196,7 @@ Reader = Callable[[Sample], list[str]]
 
 def ocr_module(**options: Any) -> OcrModule:
     """An ocr module outside a project, as a flow would build and open it."""
-    cls = lookup("ocr")
-    built = cls(
-        cls.options_model.model_validate({"type": "ocr@1", "name": "ocr", **options}),
-        ModuleEnv(project_dir=Path(".")),
-        0,
-    )
+    (built,) = build_modules([{"type": "ocr", "name": "ocr", **options}], ModuleEnv(Path(".")))
     assert isinstance(built, OcrModule)
     built.open()
     return built
@@ -248,18 +244,14 @@ def _spaced(text: str) -> str:
 
 
 @dataclass
-class Score:
+class Score(Tally):
     """One reader's tally on one font."""
 
     exact: int = 0
     exact_no_spaces: int = 0
-    images: int = 0
-    times: list[float] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, sample: Sample, lines: list[str], ms: float) -> None:
-        self.images += 1
-        self.times.append(ms)
+        self.timed(ms)
         read = _spaced(" ".join(lines))
         self.exact += read == _spaced(sample.text)
         self.exact_no_spaces += read.replace(" ", "") == sample.text.replace(" ", "")
@@ -270,9 +262,7 @@ class Score:
         return {
             "exact": round(self.exact / self.images, 4),
             "exact_no_spaces": round(self.exact_no_spaces / self.images, 4),
-            "p50_ms": round(float(np.percentile(self.times, 50)), 1),
-            "p95_ms": round(float(np.percentile(self.times, 95)), 1),
-            "failed": self.failed,
+            **self.timing_json(),
         }
 
 
