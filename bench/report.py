@@ -328,6 +328,9 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
     out += _included_section(
         "Reading codes and text", READERS_RESULTS, "the `bench/readers/` scripts"
     )
+    out += _included_section(
+        "History and dashboard", HISTORY_RESULTS, "`python bench/history.py`"
+    )
     out += [
         "## Reproduce",
         "",
@@ -491,6 +494,7 @@ CLASSIFIER_RESULTS = Path(__file__).parent / "classifier" / "RESULTS.md"
 SURFACE_RESULTS = Path(__file__).parent / "surface" / "RESULTS.md"
 DETECTOR_RESULTS = Path(__file__).parent / "detector" / "RESULTS.md"
 READERS_RESULTS = Path(__file__).parent / "readers" / "RESULTS.md"
+HISTORY_RESULTS = Path(__file__).parent / "history.md"
 STARTUP_RESULTS = Path(__file__).parent / "startup.md"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -103,9 +103,11 @@ def _inline_analysis() -> None:
     show what the hop to the analysis thread costs. Never shipped: it blocks /ping and
     every other connection while a flow runs."""
     import inspekt.api.service as service
+    from inspekt.inspection import InspectionOptions
 
-    async def inspect(self, load_image, params):  # noqa: ANN001, ANN202
-        return self._inspect(load_image, params)
+    async def inspect(self, load_image, params, endpoint="", encoded=None):  # noqa: ANN001, ANN202
+        options = InspectionOptions(data=params.data, endpoint=endpoint, encoded=encoded)
+        return self._inspect(load_image, params, options)
 
     service.InspectionService.inspect = inspect
 

@@ -26,8 +26,8 @@ from tests.conftest import (
 
 VERDICT = """
 def main(context):
-    context["result"] = context["data"] != "bad"
-    context["score"] = 0.9 if context["data"] == "bad" else 0.1
+    context["result"] = not context["data"].startswith("bad")
+    context["score"] = 0.1 if context["result"] else 0.9
 """
 #: The barcode module's roi lies inside a 400x300 image and outside a smaller one, where
 #: the module fails: the inspection ends in an error.
@@ -225,3 +225,23 @@ def test_a_viewer_password_opens_the_history_but_not_reviews_or_analyses(
     assert review.status_code == 401
     assert post(server, "bad", api_key="v1").status_code == 401
 
+
+
+def test_retention_keeps_the_newest_and_removes_the_others_files(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    folder = project(tmp_path)
+    server = serve(folder)
+    for index in range(6):
+        post(server, f"bad{index}")
+    wait_for(server, 6)
+    server.stop()
+    images = folder / ".inspekt" / "history" / "images"
+    assert len(list(images.rglob("*_input.png"))) == 6
+    server = serve(folder, "--history-max-count", "3")  # pruned when the server starts
+    deadline = time.monotonic() + 15
+    while len(items := wait_for(server, 0)) != 3:
+        assert time.monotonic() < deadline, items
+        time.sleep(0.05)
+    assert [item["data"] for item in items] == ["bad5", "bad4", "bad3"]
+    assert len(list(images.rglob("*_input.png"))) == 3
