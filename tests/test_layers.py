@@ -19,7 +19,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("modules",),
     ("flow",),
     ("inspection", "history"),
-    ("api", "batch", "server", "cli", "launcher", "templates", "__init__", "__main__"),
+    (
+        "api", "archive", "batch", "server", "cli", "launcher", "templates", "__init__",
+        "__main__",
+    ),
 ]
 
 

@@ -454,6 +454,32 @@ def history(
         typer.echo(json.dumps(record.as_json(with_context=True)))
 
 
+@app.command("export")
+@reports_errors
+def export(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Archive to write.")],
+) -> None:
+    """Write PROJECT (flow, code, models, metadata, each file's SHA-256) into one archive."""
+    from .archive import export_project
+
+    manifest = export_project(project, output)
+    typer.echo(f"exported {len(manifest['files'])} files of {project} to {output}")
+
+
+@app.command("import")
+@reports_errors
+def import_(
+    archive: Annotated[Path, typer.Argument(help="Archive written by inspekt export.")],
+    directory: Annotated[Path, typer.Argument(help="New (or empty) project folder.")],
+) -> None:
+    """Check an archive whole (manifest, digests, paths), then unpack it into DIRECTORY."""
+    from .archive import import_project
+
+    manifest = import_project(archive, directory)
+    typer.echo(f"imported {len(manifest['files'])} files into {directory}")
+
+
 @app.command("pekat-dist")
 @reports_errors
 def pekat_dist(directory: Annotated[Path, typer.Argument(help="Folder to write.")]) -> None:
