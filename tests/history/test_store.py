@@ -4,6 +4,7 @@ versions, and a writer killed mid-write."""
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import sqlite3
 import subprocess
 import sys
@@ -146,3 +147,18 @@ def test_a_writer_killed_mid_write_leaves_a_database_that_opens(tmp_path: Path) 
     assert count > 10
     store.add(record("ok"))
     assert store.summary().total == count + 1
+
+
+def _open_and_close(path: str) -> None:
+    HistoryStore(Path(path)).close()
+
+
+def test_servers_starting_together_on_one_project_migrate_it_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "history.sqlite")
+    processes = [multiprocessing.Process(target=_open_and_close, args=(path,)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [process.exitcode for process in processes] == [0, 0, 0, 0]
+    assert HistoryStore(Path(path)).summary().total == 0

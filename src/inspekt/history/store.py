@@ -196,17 +196,26 @@ class HistoryStore:
         return connection
 
     def _migrate(self) -> None:
-        version = int(self._writer.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise HistoryError(
-                f"{self.path}: the history's schema is version {version}, newer than this "
-                f"inspekt's {SCHEMA_VERSION}; upgrade inspekt or move the file away"
-            )
-        for number in range(version, SCHEMA_VERSION):
-            with self._writer:
-                self._writer.executescript(
-                    f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version = {number + 1}; COMMIT;"
+        """Bring the schema up to date; one process at a time (servers sharing a project
+        may start together), each seeing the version the one before it left."""
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                connection.execute("ROLLBACK")
+                raise HistoryError(
+                    f"{self.path}: the history's schema is version {version}, newer than "
+                    f"this inspekt's {SCHEMA_VERSION}; upgrade inspekt or move the file away"
                 )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {number + 1}")
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
