@@ -646,7 +646,8 @@ function rectangleItem(rect) {
   const classes = rect.classNames || [];
   const swatch = make('span', '', 'swatch');
   if (classes[0] && classes[0].color) swatch.style.backgroundColor = classes[0].color;
-  const labels = classes.map((c) => `${c.label} ${formatNumber(c.confidence, 2)}`).join(', ');
+  // a class's confidence is PEKAT's whole percentage; the rectangle's own is 0..1
+  const labels = classes.map((c) => `${c.label} ${formatNumber(c.confidence, 0)} %`).join(', ');
   item.append(swatch, make('span', `${labels || 'unlabelled'} · confidence ` +
     `${formatNumber(rect.confidence, 2)} · at ${rect.x}, ${rect.y} size ${rect.width}×${rect.height}`));
   return item;
