@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -151,8 +154,19 @@ def serve(
     history_max_mb: Annotated[
         float, typer.Option(min=0.0, help="MB the kept images may take (0: no limit).")
     ] = 2048.0,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Processes sharing the port, each with the project loaded "
+                     "(a multi-core line PC)."),
+    ] = 1,
 ) -> None:
     """Serve the Image Analyze API for PROJECT."""
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # each worker writes its metrics to files that /metrics sums; the client reads
+        # this when it is first imported, below
+        metrics_dir = tempfile.mkdtemp(prefix="inspekt-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from .api import ServerSettings
     from .history import HistorySettings
     from .server import load_or_create_api_key
@@ -193,10 +207,15 @@ def serve(
         max_count=history_max_count or None,
         max_mb=history_max_mb or None,
     )
-    run_server(
-        project, host=host, port=port, settings=settings, history=recording,
-        allow_code=not disable_code, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-    )
+    try:
+        run_server(
+            project, host=host, port=port, settings=settings, history=recording,
+            allow_code=not disable_code, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+            workers=workers,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @app.command()

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
 import stat
@@ -20,7 +21,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -95,56 +97,183 @@ def serve(
     allow_code: bool = True,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
+    workers: int = 1,
 ) -> None:
-    """Load the project, listen, announce readiness and serve until stopped."""
-    if settings is None:
-        settings = ServerSettings()
-    started = time.perf_counter()
-    project = load_project(project_dir, allow_code=allow_code)
-    for warning in project_warnings(project):
-        print(f"inspekt: WARNING: {warning}", file=sys.stderr, flush=True)
-    inspector = Inspector(project)
-    load_seconds = time.perf_counter() - started
-    recorder: HistoryRecorder | None = None
-    try:
-        if history is None or history.enabled:
-            recorder = HistoryRecorder(project, history or HistorySettings())
-            inspector.subscribe(recorder)
-        sock = bind_socket(host, port)
-    except BaseException:
-        inspector.close()
-        if recorder is not None:
-            recorder.close()
-        raise
-    service = InspectionService(inspector, settings, recorder, load_seconds)
-    config = uvicorn.Config(
-        app=None,  # type: ignore[arg-type]  # set below, once the server exists
-        http=header_timeout_protocol(settings.header_timeout),
-        log_level="warning",
-        access_log=False,  # query strings may carry the api key
-        timeout_keep_alive=30,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        limit_concurrency=MAX_CONNECTIONS,
-        lifespan="off",
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+    """Load the project, listen, announce readiness and serve until stopped.
+
+    With ``workers`` above one the port is bound here and that many processes, each
+    with the project loaded, accept on it (the kernel spreads the connections); they
+    share the project's history (SQLite takes writers in turn) and, through
+    Prometheus' multiprocess mode, the metrics (see :func:`_serve_workers`).
+    """
+    serving = _Serving(
+        project_dir, host, port, settings or ServerSettings(), history, allow_code,
+        ssl_certfile, ssl_keyfile,
     )
-    server = _Server(config)
+    if workers <= 1:
+        serving.run(None, _announce)
+    else:
+        _serve_workers(serving, workers)
 
-    def request_stop() -> None:
-        server.should_exit = True
 
-    config.app = create_app(service, request_stop, lambda: server.should_exit)
+def _announce(what: str) -> None:
+    print(f"inspekt: serving {what}", flush=True)
+    print("__SERVER_RUNNING__", flush=True)
+    print("STOP_INIT_MODEL", flush=True)
+    sys.stdout.flush()
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """How to serve one project, in this process."""
+
+    project_dir: Path
+    host: str
+    port: int
+    settings: ServerSettings
+    history: HistorySettings | None
+    allow_code: bool
+    ssl_certfile: Path | None
+    ssl_keyfile: Path | None
+
+    def run(self, sock: socket.socket | None, ready: Callable[[str], None],
+            stop_all: Callable[[], None] | None = None) -> None:
+        """Load the project, listen (on ``sock`` when given), call ``ready``, serve until
+        stopped; ``stop_all`` is what ``/stop`` does besides stopping this server."""
+        started = time.perf_counter()
+        project = load_project(self.project_dir, allow_code=self.allow_code)
+        for warning in project_warnings(project):
+            print(f"inspekt: WARNING: {warning}", file=sys.stderr, flush=True)
+        inspector = Inspector(project)
+        load_seconds = time.perf_counter() - started
+        recorder: HistoryRecorder | None = None
+        try:
+            if self.history is None or self.history.enabled:
+                recorder = HistoryRecorder(project, self.history or HistorySettings())
+                inspector.subscribe(recorder)
+            if sock is None:
+                sock = bind_socket(self.host, self.port)
+        except BaseException:
+            inspector.close()
+            if recorder is not None:
+                recorder.close()
+            raise
+        service = InspectionService(inspector, self.settings, recorder, load_seconds)
+        config = uvicorn.Config(
+            app=None,  # type: ignore[arg-type]  # set below, once the server exists
+            http=header_timeout_protocol(self.settings.header_timeout),
+            log_level="warning",
+            access_log=False,  # query strings may carry the api key
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            limit_concurrency=MAX_CONNECTIONS,
+            lifespan="off",
+            ssl_certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
+            ssl_keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
+        )
+        server = _Server(config)
+
+        def request_stop() -> None:
+            server.should_exit = True
+            if stop_all is not None:
+                stop_all()
+
+        config.app = create_app(service, request_stop, lambda: server.should_exit)
+        try:
+            scheme = "https" if self.ssl_certfile else "http"
+            what = f"{project.package.name} on {scheme}://{self.host}:{self.port}"
+            asyncio.run(_serve_and_announce(server, sock, lambda: ready(what)))
+        finally:
+            service.close()
+            inspector.close()
+            if recorder is not None:
+                recorder.close()
+            sock.close()
+
+
+def _serve_workers(serving: _Serving, count: int) -> None:
+    """Bind once, fork ``count`` workers that accept on the socket, announce when all are
+    ready, restart one that dies, and stop them all on SIGTERM/SIGINT or ``/stop``.
+
+    The workers are forked before any model is loaded (each loads its own), so no
+    thread of the parent is copied half-way. Per worker: ``globalData``, ``/last_image``,
+    the dashboard's live numbers and Code-module children; shared: the history and the
+    metrics (each worker's in Prometheus' multiprocess files, summed at ``/metrics``).
+    """
+    sock = bind_socket(serving.host, serving.port)
+    ready_read, ready_write = os.pipe()
+    parent = os.getpid()
+
+    def start() -> int:
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 0
+        try:
+            os.close(ready_read)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+            def ready(_: str) -> None:
+                os.write(ready_write, b".")
+
+            serving.run(sock, ready, lambda: os.kill(parent, signal.SIGTERM))
+        except BaseException as exc:  # a worker's end is told, never a traceback
+            print(f"inspekt: error: worker {os.getpid()}: {exc}", file=sys.stderr, flush=True)
+            code = 1
+        finally:
+            os._exit(code)
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    workers = {start() for _ in range(count)}
+    os.close(ready_write)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        scheme = "https" if ssl_certfile else "http"
-        what = f"{project.package.name} on {scheme}://{host}:{port}"
-        asyncio.run(_serve_and_announce(server, sock, what))
+        ready = b""
+        while len(ready) < count:
+            chunk = os.read(ready_read, count)
+            if not chunk:  # every worker died before it was ready
+                raise InspektError("no worker started; see the errors above")
+            ready += chunk
+        _announce(f"{serving.project_dir} on {serving.host}:{serving.port} with {count} workers")
+        while workers:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            workers.discard(pid)
+            _mark_dead(pid)
+            if not stopping:
+                print(f"inspekt: WARNING: worker {pid} ended (status {status}); "
+                      "starting another", file=sys.stderr, flush=True)
+                workers.add(start())
     finally:
-        service.close()
-        inspector.close()
-        if recorder is not None:
-            recorder.close()
+        stop(signal.SIGTERM, None)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for pid in list(workers):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        os.close(ready_read)
         sock.close()
+
+
+def _mark_dead(pid: int) -> None:
+    """Drop a dead worker's live gauges from the metrics (multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 class _Server(uvicorn.Server):
@@ -169,13 +298,12 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-async def _serve_and_announce(server: uvicorn.Server, sock: socket.socket, what: str) -> None:
+async def _serve_and_announce(
+    server: uvicorn.Server, sock: socket.socket, ready: Callable[[], None]
+) -> None:
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
     if server.started:
-        print(f"inspekt: serving {what}", flush=True)
-        print("__SERVER_RUNNING__", flush=True)
-        print("STOP_INIT_MODEL", flush=True)
-        sys.stdout.flush()
+        ready()
     await task

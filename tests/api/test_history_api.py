@@ -25,7 +25,10 @@ from tests.conftest import (
 )
 
 VERDICT = """
+import os
+
 def main(context):
+    context["worker"] = os.getppid()  # the server process that runs this Code module
     context["result"] = not context["data"].startswith("bad")
     context["score"] = 0.1 if context["result"] else 0.9
 """

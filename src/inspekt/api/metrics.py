@@ -2,17 +2,17 @@
 
 Each server has its own registry (no process-wide state), fed from two places:
 a pure ASGI middleware counts every answered request by route and status, and an
-inspection subscriber times analyses and modules and counts verdicts. The queue
-depth, the history's write failures and the model load time are read when scraped.
+inspection subscriber times analyses and modules and counts verdicts; the service
+keeps the queue depth and the history counts its failed writes. With several workers
+each keeps its values in Prometheus' multiprocess files, summed when scraped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..history import HistoryRecorder
@@ -28,10 +28,7 @@ _BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 class Metrics:
     """One server's metrics; call it with each finished inspection."""
 
-    def __init__(
-        self, queue_depth: Callable[[], float], history: HistoryRecorder | None,
-        load_seconds: float,
-    ) -> None:
+    def __init__(self, history: HistoryRecorder | None, load_seconds: float) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "inspekt_requests", "HTTP requests answered, by route and status.",
@@ -49,15 +46,22 @@ class Metrics:
             "inspekt_inspections", "Finished inspections by verdict (ok, nok, error, -).",
             ["result"], registry=self.registry,
         )
-        Gauge(
-            "inspekt_queue_depth", "Analyses running or waiting.", registry=self.registry
-        ).set_function(queue_depth)
+        #: Kept up by the service as analyses are admitted and finish.
+        self.queue_depth = Gauge(
+            "inspekt_queue_depth", "Analyses running or waiting.", registry=self.registry,
+            multiprocess_mode="livesum",
+        )
         Gauge(
             "inspekt_model_load_seconds", "Time to load the project and open its models.",
-            registry=self.registry,
+            registry=self.registry, multiprocess_mode="max",
         ).set(load_seconds)
+        failures = Counter(
+            "inspekt_history_write_failures",
+            "Inspections the history could not record (a full disk, a full queue).",
+            registry=self.registry,
+        )
         if history is not None:
-            self.registry.register(_HistoryFailures(history))
+            history.count_failures(failures.inc)
 
     def __call__(self, inspection: Inspection) -> None:
         self.inspections.labels(inspection.verdict).inc()
@@ -66,22 +70,13 @@ class Metrics:
             self.modules.labels(module).observe(ms / 1000)
 
     def exposition(self) -> bytes:
-        """The metrics in Prometheus' text format."""
+        """The metrics in Prometheus' text format: with several workers (Prometheus'
+        multiprocess mode), summed over all of them."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class _HistoryFailures(Collector):
-    """The history's failed writes, read from the recorder when scraped."""
-
-    def __init__(self, history: HistoryRecorder) -> None:
-        self.history = history
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        yield CounterMetricFamily(
-            "inspekt_history_write_failures",
-            "Inspections the history could not record (a full disk, a full queue).",
-            value=self.history.failures,
-        )
 
 
 class MetricsMiddleware:

@@ -36,7 +36,7 @@ class InspectionService:
         #: The project's inspection history (subscribed by whoever made it); None: off.
         self.history = history
         self.live = LiveFeed()
-        self.metrics = Metrics(lambda: self._admitted, history, load_seconds)
+        self.metrics = Metrics(history, load_seconds)
         inspector.subscribe(self.live)
         inspector.subscribe(self.metrics)
         self._executor = ThreadPoolExecutor(
@@ -57,6 +57,7 @@ class InspectionService:
                 f"{self.settings.max_queue}); retry shortly"
             )
         self._admitted += 1
+        self.metrics.queue_depth.inc()
         try:
             loop = asyncio.get_running_loop()
             options = InspectionOptions(data=params.data, endpoint=endpoint, encoded=encoded)
@@ -65,6 +66,7 @@ class InspectionService:
             )
         finally:
             self._admitted -= 1
+            self.metrics.queue_depth.dec()
 
     def _inspect(
         self, source: ImageSource, params: AnalyzeParams, options: InspectionOptions

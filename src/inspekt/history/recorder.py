@@ -21,6 +21,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -103,6 +104,7 @@ class HistoryRecorder(Closeable):
         #: Why the last write failed; None while writing works.
         self.problem: str | None = None
         self.failures = 0
+        self._counters: list[Callable[[], None]] = []
         self._written = 0
         self._random = random.Random(0)
         self._thread = threading.Thread(target=self._write_loop, name="inspekt-history",
@@ -155,8 +157,14 @@ class HistoryRecorder(Closeable):
             context=orjson.loads(context_to_json(context)),
         )
 
+    def count_failures(self, counter: Callable[[], None]) -> None:
+        """Call ``counter`` at every failed write (the metrics count them)."""
+        self._counters.append(counter)
+
     def _failed(self, problem: str) -> None:
         self.failures += 1
+        for counter in self._counters:
+            counter()
         if self.problem != problem:
             log.warning("history: %s", problem)
         self.problem = problem
