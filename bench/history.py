@@ -32,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 import requests
+from posting import post_for
 from servers import ServerProcess
 from startup import trained_demo
 
@@ -67,22 +68,7 @@ def sequential_p50(url: str, bodies: list[bytes], count: int) -> float:
 
 def throughput(url: str, bodies: list[bytes], clients: int, seconds: float) -> float:
     """Analyses a second with ``clients`` threads posting back to back."""
-    done = [0] * clients
-    stop = time.monotonic() + seconds
-
-    def post(slot: int) -> None:
-        with requests.Session() as session:
-            while time.monotonic() < stop:
-                session.post(url, data=bodies[done[slot] % len(bodies)], timeout=60)
-                done[slot] += 1
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(done) / (time.monotonic() - started)
+    return post_for(url, bodies, clients, seconds)[0]
 
 
 def watched_throughput(

@@ -331,6 +331,7 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
     out += _included_section(
         "History and dashboard", HISTORY_RESULTS, "`python bench/history.py`"
     )
+    out += _included_section("Workers", WORKERS_RESULTS, "`python bench/workers.py`")
     out += [
         "## Reproduce",
         "",
@@ -495,6 +496,7 @@ SURFACE_RESULTS = Path(__file__).parent / "surface" / "RESULTS.md"
 DETECTOR_RESULTS = Path(__file__).parent / "detector" / "RESULTS.md"
 READERS_RESULTS = Path(__file__).parent / "readers" / "RESULTS.md"
 HISTORY_RESULTS = Path(__file__).parent / "history.md"
+WORKERS_RESULTS = Path(__file__).parent / "workers.md"
 STARTUP_RESULTS = Path(__file__).parent / "startup.md"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
