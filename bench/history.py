@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 import requests
-from posting import post_for
+from posting import add_load_options, post_for, round_ratios
 from servers import ServerProcess
 from startup import trained_demo
 
@@ -103,12 +103,9 @@ def watched_throughput(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    add_load_options(parser, REPO / "bench" / "history.md")
     parser.add_argument("--sequential", type=int, default=150)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--viewers", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "history.md")
     args = parser.parse_args()
     bodies = images()
     results: dict[str, dict[str, list[float]]] = {m: {"p50": [], "rate": []} for m in MODES}
@@ -147,9 +144,7 @@ def main() -> None:
         "updates_per_s_median": round(statistics.median(viewer_rates), 2),
         "updates_per_s_max": round(max(viewer_rates), 2),
         "per_s_watched": round(statistics.median(watched), 1),
-        "watched_ratio": round(statistics.median(
-            [w / on for w, on in zip(watched, results["on"]["rate"], strict=True)]
-        ), 3),
+        "watched_ratio": round_ratios(watched, results["on"]["rate"], 3)[0],
     }
     print(json.dumps({"history": summary, "dashboard": dashboard}))
     args.out.write_text(render(summary, dashboard, args), encoding="utf-8")
@@ -157,15 +152,14 @@ def main() -> None:
 
 def _summary(values: dict[str, list[float]], off: dict[str, list[float]]) -> dict[str, Any]:
     """Medians of one way's figures, and of its per-round ratios to ``off`` with their
-    range (the noise of a shared machine shows there)."""
+    range."""
     out: dict[str, Any] = {
         "p50_ms": round(statistics.median(values["p50"]), 2),
         "per_s": round(statistics.median(values["rate"]), 1),
     }
     for key, name in (("p50", "p50_ratio"), ("rate", "rate_ratio")):
-        ratios = [mine / theirs for mine, theirs in zip(values[key], off[key], strict=True)]
-        out[name] = round(statistics.median(ratios), 3)
-        out[name + "_range"] = (round(min(ratios), 3), round(max(ratios), 3))
+        median, low, high = round_ratios(values[key], off[key], 3)
+        out[name], out[name + "_range"] = median, (low, high)
     return out
 
 

@@ -1,9 +1,13 @@
-"""Clients that post images to a server back to back, for the benches that need load."""
+"""Clients that post images to a server back to back, for the benches that need load,
+their common options, and the per-round ratios they compare servers by."""
 
 from __future__ import annotations
 
+import argparse
+import statistics
 import threading
 import time
+from pathlib import Path
 
 import requests
 
@@ -32,3 +36,21 @@ def post_for(
     for thread in threads:
         thread.join()
     return sum(done) / (time.monotonic() - started), [ms for each in latencies for ms in each]
+
+
+def add_load_options(parser: argparse.ArgumentParser, out: Path) -> None:
+    """``--rounds``, ``--clients``, ``--seconds`` and ``--out`` (defaulting to ``out``)."""
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--out", type=Path, default=out)
+
+
+def round_ratios(
+    mine: list[float], reference: list[float], digits: int
+) -> tuple[float, float, float]:
+    """The median of each round's ratio to the reference's same round, and their range
+    (the noise of a shared machine shows there)."""
+    ratios = [a / b for a, b in zip(mine, reference, strict=True)]
+    return (round(statistics.median(ratios), digits), round(min(ratios), digits),
+            round(max(ratios), digits))

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from history import images
-from posting import post_for
+from posting import add_load_options, post_for, round_ratios
 from servers import ServerProcess
 from startup import trained_demo, write_empty
 
@@ -31,10 +31,7 @@ COUNTS = (1, 2)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "workers.md")
+    add_load_options(parser, REPO / "bench" / "workers.md")
     args = parser.parse_args()
     bodies = images()
     found: dict[str, dict[int, dict[str, list[float]]]] = {}
@@ -73,9 +70,7 @@ def main() -> None:
 def _summary(mine: dict[str, list[float]], one: dict[str, list[float]]) -> dict[str, Any]:
     out: dict[str, Any] = {key: round(statistics.median(values), 1) for key, values in mine.items()}
     for key in ("rate", "p99"):
-        ratios = [a / b for a, b in zip(mine[key], one[key], strict=True)]
-        out[f"{key}_ratio"] = (round(statistics.median(ratios), 2), round(min(ratios), 2),
-                               round(max(ratios), 2))
+        out[f"{key}_ratio"] = round_ratios(mine[key], one[key], 2)
     return out
 
 

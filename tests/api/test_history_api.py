@@ -248,3 +248,19 @@ def test_retention_keeps_the_newest_and_removes_the_others_files(
         time.sleep(0.05)
     assert [item["data"] for item in items] == ["bad5", "bad4", "bad3"]
     assert len(list(images.rglob("*_input.png"))) == 3
+
+
+def test_raw_pixels_are_kept_losslessly_as_bmp(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    server = serve(project(tmp_path))
+    image = color_card(400, 300)
+    answer = requests.post(
+        f"{server.url}/analyze_raw_image",
+        params={"width": "400", "height": "300", "data": "bad"}, data=image.tobytes(), timeout=30,
+    )
+    assert answer.status_code == 200
+    (item,) = wait_for(server, 1)
+    stored = requests.get(server.url + item["images"]["input"], timeout=10)
+    assert stored.headers["content-type"] == "image/bmp"
+    assert (decode(stored.content) == image).all()

@@ -44,40 +44,39 @@ def encoded_suffix(data: bytes) -> str | None:
 
 
 def stored_images(
-    folder: Path, stem: str, encoded: bytes | None, input_image: Image | None,
+    folder: Path, stem: str, input_file: tuple[bytes, str] | None, input_image: Image | None,
     flow_image: Image | None, heat: HeatMap | None,
 ) -> tuple[dict[str, str], int]:
     """Write an inspection's images into ``folder`` (named ``stem_<kind>``): the input as
-    ``encoded`` when that is a known format, else ``input_image``'s pixels. Their paths
-    by kind, relative to the folder's parent's parent (the history's), and their bytes."""
-    suffix = None if encoded is None else encoded_suffix(encoded)
-    files: dict[str, bytes | tuple[str, Image, list[int]]] = {}
-    if encoded is not None and suffix:
-        files["input"] = encoded
+    ``input_file`` (the bytes as sent, and their suffix) when given, else
+    ``input_image``'s pixels. Their paths by kind, relative to the folder's parent's
+    parent (the history's), and their bytes."""
+    files: dict[str, tuple[str, bytes]] = {}  # kind: suffix, bytes
+    if input_file is not None:
+        files["input"] = (input_file[1], input_file[0])
     elif input_image is not None:
-        files["input"] = (".bmp", input_image, [])
+        files["input"] = (".bmp", _encoded(".bmp", input_image, [], "input"))
     else:
         raise InspektError("an inspection to keep came with neither its bytes nor its pixels")
     if flow_image is not None:
-        files["flow"] = (".jpg", flow_image, _JPEG)
+        files["flow"] = (".jpg", _encoded(".jpg", flow_image, _JPEG, "flow"))
     if heat is not None:
         gray = (np.clip(heat, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-        files["heat"] = (".jpg", gray, _JPEG)
+        files["heat"] = (".jpg", _encoded(".jpg", gray, _JPEG, "heat"))
     paths, size = {}, 0
-    for kind, content in files.items():
-        if isinstance(content, bytes):
-            data, ext = content, suffix or ".bin"
-        else:
-            ext, picture, flags = content
-            ok, buffer = cv2.imencode(ext, picture, flags)
-            if not ok:
-                raise InspektError(f"cannot encode an inspection's {kind} image")
-            data = buffer.tobytes()
+    for kind, (ext, data) in files.items():
         path = folder / f"{stem}_{kind}{ext}"
         path.write_bytes(data)
         paths[kind] = str(path.relative_to(folder.parent.parent))
         size += len(data)
     return paths, size
+
+
+def _encoded(ext: str, picture: Image, flags: list[int], kind: str) -> bytes:
+    ok, buffer = cv2.imencode(ext, picture, flags)
+    if not ok:
+        raise InspektError(f"cannot encode an inspection's {kind} image")
+    return bytes(buffer.tobytes())
 
 
 def shown(
@@ -104,10 +103,7 @@ def shown(
             base, heat, record.rectangles, banner=annotation.banner,
             result={"ok": True, "nok": False}.get(record.result), score=record.score,
         )
-    ok, buffer = cv2.imencode(".jpg", picture, _JPEG)
-    if not ok:
-        raise InspektError(f"cannot encode inspection {record.id}'s {kind} image")
-    return buffer.tobytes(), "image/jpeg"
+    return _encoded(".jpg", picture, _JPEG, kind), "image/jpeg"
 
 
 def _read(path: Path, flags: int = cv2.IMREAD_COLOR) -> Image:

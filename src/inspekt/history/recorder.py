@@ -85,11 +85,15 @@ class _Pending:
     :mod:`inspekt.history.images` for what is kept of each image)."""
 
     record: Record
-    keep_images: bool
-    encoded: bytes | None = None
-    input_image: Image | None = None  # when it came as pixels (raw, shared memory)
+    #: The bytes as sent and their file suffix, when they are a format the history knows.
+    input_file: tuple[bytes, str] | None = None
+    input_image: Image | None = None  # else the pixels (raw, shared memory)
     flow_image: Image | None = None  # when preprocessing made it differ from the input
     heat: HeatMap | None = None
+
+    @property
+    def keeps_images(self) -> bool:
+        return self.input_file is not None or self.input_image is not None
 
 
 class HistoryRecorder(Closeable):
@@ -120,16 +124,18 @@ class HistoryRecorder(Closeable):
                 f"history: the last write failed: {self.problem}"
             )
         record = self._record(inspection)
-        pending = _Pending(record, False)
+        pending = _Pending(record)
         if record.result != "ok" or self._random.random() < self.settings.ok_images:
             context = inspection.context
             given, flow, heat = context["input_image"], context["image"], context.get("heatmap")
-            # copied: the frame may be a client's shared memory, the heat a module's buffer
+            encoded = inspection.encoded
+            suffix = None if encoded is None else encoded_suffix(encoded)
+            # copied: the frame may be a client's shared memory, the heat a module's
+            # buffer; an encoding the history does not know is kept as pixels
             pending = _Pending(
-                record, True, inspection.encoded,
-                # an encoding the history does not know is kept as pixels
-                None if inspection.encoded and encoded_suffix(inspection.encoded)
-                else np.array(given, copy=True),
+                record,
+                None if encoded is None or suffix is None else (encoded, suffix),
+                None if suffix is not None else np.array(given, copy=True),
                 None if flow is given else np.array(flow, copy=True),
                 None if heat is None else np.array(heat, copy=True),
             )
@@ -197,13 +203,13 @@ class HistoryRecorder(Closeable):
         # images first, so a record is whole from the moment it can be read
         images: dict[str, str] = {}
         size = 0
-        if pending.keep_images:
+        if pending.keeps_images:
             when = time.localtime(pending.record.time)
             folder = self.folder / "images" / time.strftime("%Y%m%d", when)
             folder.mkdir(parents=True, exist_ok=True)
             stem = time.strftime("%H%M%S_", when) + uuid.uuid4().hex[:12]  # before any id
             images, size = stored_images(
-                folder, stem, pending.encoded, pending.input_image, pending.flow_image,
+                folder, stem, pending.input_file, pending.input_image, pending.flow_image,
                 pending.heat,
             )
         self.store.add(dataclasses.replace(pending.record, images=images), size)
