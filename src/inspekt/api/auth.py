@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hmac
 
-from ..errors import AuthError, StopKeyError
+from starlette.requests import Request
 
-__all__ = ["check_api_key", "check_stop_key", "check_viewer"]
+from ..errors import AuthError, StopKeyError
+from .service import InspectionService
+
+__all__ = ["check_api_key", "check_stop_key", "check_viewer", "viewed_service"]
 
 
 def _same(given: str, expected: str) -> bool:
@@ -29,6 +32,15 @@ def check_viewer(api_key: str | None, viewer_password: str | None, given: str | 
     if api_key is None or (viewer_password and given and _same(given, viewer_password)):
         return
     check_api_key(api_key, given)
+
+
+def viewed_service(request: Request) -> InspectionService:
+    """The app's service, once the request may look at it (dashboard, history, metrics):
+    its ``api_key`` parameter is the key or the viewer password, or security is off."""
+    service: InspectionService = request.app.state.service
+    settings = service.settings
+    check_viewer(settings.api_key, settings.viewer_password, request.query_params.get("api_key"))
+    return service
 
 
 def check_stop_key(expected: str | None, given: str | None) -> None:

@@ -20,8 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from ..errors import NotFoundError
-from .auth import check_viewer
-from .service import InspectionService
+from .auth import viewed_service
 
 __all__ = ["router"]
 
@@ -54,19 +53,12 @@ async def asset(name: str) -> Response:
     return Response(_asset(name), media_type=_ASSETS[name], headers={"Cache-Control": "no-cache"})
 
 
-def _service(request: Request) -> InspectionService:
-    service: InspectionService = request.app.state.service
-    settings = service.settings
-    check_viewer(settings.api_key, settings.viewer_password, request.query_params.get("api_key"))
-    return service
-
-
 # Not in the OpenAPI schema: a stream that never ends is no operation a client generator
 # (or a schema fuzzer) can call like the others.
 @router.get("/api/events", include_in_schema=False)
 async def events(request: Request) -> Response:
     """Server-sent events: ``update`` with the live numbers, when they changed."""
-    service = _service(request)
+    service = viewed_service(request)
     stopping = request.app.state.stopping
 
     async def stream() -> AsyncIterator[str]:
@@ -97,7 +89,7 @@ async def events(request: Request) -> Response:
 @router.get("/api/live/annotated.jpg")
 async def live_annotated(request: Request) -> Response:
     """The last inspection's annotated image (``seq`` in the URL only defeats caches)."""
-    service = _service(request)
+    service = viewed_service(request)
     jpeg = await run_in_threadpool(service.live.annotated_jpeg)
     if jpeg is None:
         raise NotFoundError("no image analysed yet")

@@ -26,7 +26,7 @@ from ..history import (
     shown,
     undo_review,
 )
-from .auth import check_api_key, check_viewer
+from .auth import check_api_key, viewed_service
 from .service import InspectionService
 
 __all__ = ["router"]
@@ -40,12 +40,11 @@ _CSV_LIMIT = 100_000
 
 def _history(request: Request, changes: bool = False) -> HistoryRecorder:
     """The history, once the request may read it (or change it: reviews need the key)."""
-    service: InspectionService = request.app.state.service
-    settings, given = service.settings, request.query_params.get("api_key")
     if changes:
-        check_api_key(settings.api_key, given)
+        service: InspectionService = request.app.state.service
+        check_api_key(service.settings.api_key, request.query_params.get("api_key"))
     else:
-        check_viewer(settings.api_key, settings.viewer_password, given)
+        service = viewed_service(request)
     if service.history is None:
         raise NotFoundError("this server records no history (started with --no-history)")
     return service.history

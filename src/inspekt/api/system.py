@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from .auth import check_api_key, check_stop_key, check_viewer
+from .auth import check_api_key, check_stop_key, viewed_service
 from .errors import error_response
 from .metrics import CONTENT_TYPE
 from .service import InspectionService
@@ -57,9 +57,7 @@ async def health_ready(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus metrics; with an api key on, scrape with ``params: {api_key: [K]}`` (the
     key or the viewer password)."""
-    service: InspectionService = request.app.state.service
-    settings = service.settings
-    check_viewer(settings.api_key, settings.viewer_password, request.query_params.get("api_key"))
+    service = viewed_service(request)
     return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 
 
