@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("flow",),
     ("inspection", "history"),
     (
-        "api", "archive", "batch", "server", "cli", "launcher", "templates", "__init__",
+        "api", "archive", "batch", "cluster", "server", "cli", "launcher", "templates", "__init__",
         "__main__",
     ),
 ]

@@ -7,6 +7,7 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -159,8 +160,26 @@ def serve(
         typer.Option(min=1, help="Processes sharing the port, each with the project loaded "
                      "(a multi-core line PC)."),
     ] = 1,
+    ray: Annotated[
+        bool,
+        typer.Option("--ray", help="Run the flow on Ray Serve replicas (the cluster extra); "
+                     "this process stays the front door."),
+    ] = False,
+    replicas: Annotated[
+        int, typer.Option(min=1, help="With --ray: replicas, each with the project loaded.")
+    ] = 2,
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: a running Ray cluster (host:port or auto); "
+                     "without it Ray starts on this machine."),
+    ] = None,
 ) -> None:
     """Serve the Image Analyze API for PROJECT."""
+    if ray and workers > 1:
+        raise typer.BadParameter("--workers and --ray do not go together: with --ray, "
+                                 "add --replicas instead")
+    if not ray and (replicas != 2 or address is not None):
+        raise typer.BadParameter("--replicas and --address only go with --ray")
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # each worker writes its metrics to files that /metrics sums; the client reads
@@ -207,11 +226,19 @@ def serve(
         max_count=history_max_count or None,
         max_mb=history_max_mb or None,
     )
+    open_backend = None
+    if ray:
+        from .cluster import RayPlan
+
+        plan = RayPlan(replicas, address, not disable_code, f"inspekt-{port}-{os.getpid()}")
+        open_backend = plan.open
+        # the front door's threads only wait on replicas: as many as analyses admitted
+        settings = dataclasses.replace(settings, workers=max_queue)
     try:
         run_server(
             project, host=host, port=port, settings=settings, history=recording,
             allow_code=not disable_code, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-            workers=workers,
+            workers=workers, open_backend=open_backend,
         )
     finally:
         if metrics_dir is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .flow import FlowRunner, Project
@@ -21,7 +21,9 @@ from .modules import Module
 from .results import Inspection
 from .types import Closeable, Image
 
-__all__ = ["ImageSource", "InspectionOptions", "Inspector", "LastImage", "Subscriber"]
+__all__ = [
+    "ImageSource", "InspectionOptions", "Inspector", "LastImage", "Subscriber", "notify",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +77,7 @@ class Inspector(Closeable):
         )
         ran = set(inspection.modules_run)  # a gate, an exit or a failure keeps images from some
         reached = [m.inspection_finished for m in self._finishing if m.name in ran]
-        for subscriber in [*reached, *self._subscribers]:
-            try:
-                subscriber(inspection)
-            except Exception:  # a broken recorder must not cost the line its answer
-                log.exception("inspection subscriber %r failed", subscriber)
+        notify([*reached, *self._subscribers], inspection)
         return inspection
 
     def close(self) -> None:
@@ -95,6 +93,15 @@ class LastImage:
 
     def __call__(self, inspection: Inspection) -> None:
         self.image = inspection.context["image"]
+
+
+def notify(subscribers: Iterable[Subscriber], inspection: Inspection) -> None:
+    """Tell each subscriber of a finished inspection, in order."""
+    for subscriber in subscribers:
+        try:
+            subscriber(inspection)
+        except Exception:  # a broken recorder must not cost the line its answer
+            log.exception("inspection subscriber %r failed", subscriber)
 
 
 def _overrides_finished(module: Module) -> bool:

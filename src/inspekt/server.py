@@ -27,10 +27,16 @@ from pathlib import Path
 
 import uvicorn
 
-from .api import InspectionService, ServerSettings, create_app
+from .api import (
+    InspectionBackend,
+    InspectionService,
+    LocalBackend,
+    ServerSettings,
+    create_app,
+)
 from .api.limits import header_timeout_protocol
 from .errors import InspektError, PortInUseError
-from .flow import load_project, project_warnings
+from .flow import Project, load_project, project_warnings
 from .history import HistoryRecorder, HistorySettings
 from .inspection import Inspector
 
@@ -98,6 +104,7 @@ def serve(
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
     workers: int = 1,
+    open_backend: Callable[[Project], InspectionBackend] | None = None,
 ) -> None:
     """Load the project, listen, announce readiness and serve until stopped.
 
@@ -105,15 +112,20 @@ def serve(
     with the project loaded, accept on it (the kernel spreads the connections); they
     share the project's history (SQLite takes writers in turn) and, through
     Prometheus' multiprocess mode, the metrics (see :func:`_serve_workers`).
+    ``open_backend`` opens where the flow runs (default: an inspector in this process).
     """
     serving = _Serving(
         project_dir, host, port, settings or ServerSettings(), history, allow_code,
-        ssl_certfile, ssl_keyfile,
+        ssl_certfile, ssl_keyfile, open_backend or _open_here,
     )
     if workers <= 1:
         serving.run(None, _announce)
     else:
         _serve_workers(serving, workers)
+
+
+def _open_here(project: Project) -> InspectionBackend:
+    return LocalBackend(Inspector(project))
 
 
 def _announce(what: str) -> None:
@@ -135,6 +147,8 @@ class _Serving:
     allow_code: bool
     ssl_certfile: Path | None
     ssl_keyfile: Path | None
+    #: Where the flow runs: this process (the default) or replicas elsewhere.
+    open_backend: Callable[[Project], InspectionBackend]
 
     def run(self, sock: socket.socket | None, ready: Callable[[str], None],
             stop_all: Callable[[], None] | None = None) -> None:
@@ -144,21 +158,21 @@ class _Serving:
         project = load_project(self.project_dir, allow_code=self.allow_code)
         for warning in project_warnings(project):
             print(f"inspekt: WARNING: {warning}", file=sys.stderr, flush=True)
-        inspector = Inspector(project)
+        backend = self.open_backend(project)
         load_seconds = time.perf_counter() - started
         recorder: HistoryRecorder | None = None
         try:
             if self.history is None or self.history.enabled:
                 recorder = HistoryRecorder(project, self.history or HistorySettings())
-                inspector.subscribe(recorder)
+                backend.subscribe(recorder)
             if sock is None:
                 sock = bind_socket(self.host, self.port)
         except BaseException:
-            inspector.close()
+            backend.close()
             if recorder is not None:
                 recorder.close()
             raise
-        service = InspectionService(inspector, self.settings, recorder, load_seconds)
+        service = InspectionService(backend, self.settings, recorder, load_seconds)
         config = uvicorn.Config(
             app=None,  # type: ignore[arg-type]  # set below, once the server exists
             http=header_timeout_protocol(self.settings.header_timeout),
@@ -185,7 +199,7 @@ class _Serving:
             asyncio.run(_serve_and_announce(server, sock, lambda: ready(what)))
         finally:
             service.close()
-            inspector.close()
+            backend.close()
             if recorder is not None:
                 recorder.close()
             sock.close()

@@ -128,5 +128,11 @@ async def analyze_image_shared_memory(request: Request) -> Response:
     width, height = require_size(params, "/analyze_image_shared_memory")
     if not params.name:
         raise ImageError("/analyze_image_shared_memory needs the name parameter")
+    if not service.backend.reads_shared_memory:
+        raise ImageError(
+            "/analyze_image_shared_memory is not available here: this server runs its "
+            "flow on replicas that cannot read this machine's shared memory; send the "
+            "image to /analyze_image or /analyze_raw_image"
+        )
     load = partial(image_from_shared_memory, params.name, width, height, service.settings.limits)
     return await _run(request, service, load, params)

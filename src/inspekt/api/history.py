@@ -145,7 +145,7 @@ async def inspection_image(request: Request, record_id: int, kind: str) -> Respo
     if kind not in record.shown_images:
         kept = ", ".join(record.shown_images) or "none (OK images are sampled)"
         raise NotFoundError(f"inspection {record_id} has no {kind} image; it has {kept}")
-    annotation = request.app.state.service.inspector.project.annotation
+    annotation = request.app.state.service.backend.project.annotation
     try:
         found, media = await run_in_threadpool(
             shown, history.folder, record, cast(ShownKind, kind), annotation
@@ -170,7 +170,7 @@ async def review(request: Request, record_id: int) -> Response:
         verdict = None
     if verdict not in ("wrong", "right"):
         raise RequestError('expected a JSON body {"verdict": "wrong"} or {"verdict": "right"}')
-    project = request.app.state.service.inspector.project
+    project = request.app.state.service.backend.project
 
     def reviewed() -> Record:
         record = _existing(history, record_id)
@@ -186,7 +186,7 @@ async def review(request: Request, record_id: int) -> Response:
 async def unreview(request: Request, record_id: int) -> Response:
     """Undo an inspection's review: the training files it made are removed."""
     history = _history(request, changes=True)
-    project = request.app.state.service.inspector.project
+    project = request.app.state.service.backend.project
 
     def undone() -> Record:
         record = _existing(history, record_id)

@@ -4,46 +4,99 @@ All CPU work for a request — decoding, the flow, rendering, PNG and JSON
 encoding — happens on a small, fixed pool of worker threads, so the event loop
 keeps answering ``/ping`` while a model runs and extra requests queue instead
 of piling up threads.
+
+Where the flow itself runs is the service's :class:`InspectionBackend`: this
+process's :class:`~inspekt.inspection.Inspector` (:class:`LocalBackend`), or
+replicas on other machines that answer through the same seam.
 """
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from ..errors import OverloadedError
+from ..flow import Project
 from ..history import HistoryRecorder
 from ..imaging.io import encode_png
-from ..inspection import ImageSource, InspectionOptions, Inspector, LastImage
+from ..inspection import ImageSource, InspectionOptions, Inspector, LastImage, Subscriber
 from .live import LiveFeed
 from .metrics import Metrics
 from .params import AnalyzeParams
 from .responses import Answer, build_answer
 from .settings import ServerSettings
 
-__all__ = ["InspectionService"]
+__all__ = ["InspectionBackend", "InspectionService", "LocalBackend"]
+
+
+class InspectionBackend(Protocol):
+    """Where the flow runs for the API, and who hears of each finished inspection."""
+
+    @property
+    def project(self) -> Project: ...
+
+    #: Whether it can read a frame from this machine's shared memory.
+    reads_shared_memory: bool
+
+    def subscribe(self, subscriber: Subscriber) -> None: ...
+
+    def answer(
+        self, source: ImageSource, options: InspectionOptions, params: AnalyzeParams
+    ) -> Answer:
+        """Inspect one image and encode what ``params`` asks for (blocking: a worker thread)."""
+        ...
+
+    def close(self) -> None:
+        """Stop running flows (after the service let in-flight analyses finish)."""
+        ...
+
+
+class LocalBackend:
+    """The flow in this process: the inspector runs it, the answer is encoded here."""
+
+    reads_shared_memory = True
+
+    def __init__(self, inspector: Inspector) -> None:
+        self.inspector = inspector
+
+    @property
+    def project(self) -> Project:
+        return self.inspector.project
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.inspector.subscribe(subscriber)
+
+    def answer(
+        self, source: ImageSource, options: InspectionOptions, params: AnalyzeParams
+    ) -> Answer:
+        inspection = self.inspector.inspect(source, options)
+        return build_answer(inspection, params.response_type, params.context_in_body)
+
+    def close(self) -> None:
+        self.inspector.close()
 
 
 class InspectionService:
     """The API's side of the inspection seam: admission, worker threads, encoding the answer."""
 
     def __init__(
-        self, inspector: Inspector, settings: ServerSettings,
+        self, backend: InspectionBackend, settings: ServerSettings,
         history: HistoryRecorder | None = None, load_seconds: float = 0.0,
     ) -> None:
-        self.inspector = inspector
+        self.backend = backend
         self.settings = settings
         #: The project's inspection history (subscribed by whoever made it); None: off.
         self.history = history
         self.live = LiveFeed()
         self.metrics = Metrics(history, load_seconds)
-        inspector.subscribe(self.live)
-        inspector.subscribe(self.metrics)
+        backend.subscribe(self.live)
+        backend.subscribe(self.metrics)
         self._executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="inspekt-analyze"
         )
         self._last = LastImage()
-        inspector.subscribe(self._last)
+        backend.subscribe(self._last)
         self._admitted = 0  # only touched on the event loop: no lock needed
 
     async def inspect(
@@ -62,17 +115,11 @@ class InspectionService:
             loop = asyncio.get_running_loop()
             options = InspectionOptions(data=params.data, endpoint=endpoint, encoded=encoded)
             return await loop.run_in_executor(
-                self._executor, self._inspect, source, params, options
+                self._executor, self.backend.answer, source, options, params
             )
         finally:
             self._admitted -= 1
             self.metrics.queue_depth.dec()
-
-    def _inspect(
-        self, source: ImageSource, params: AnalyzeParams, options: InspectionOptions
-    ) -> Answer:
-        inspection = self.inspector.inspect(source, options)
-        return build_answer(inspection, params.response_type, params.context_in_body)
 
     async def last_image_png(self) -> bytes | None:
         """The image the last analysis ended with, as PNG (None before the first)."""

@@ -7,13 +7,19 @@ from typing import Literal
 
 from ..imaging.io import ImageLimits
 
-__all__ = ["API_COMPAT_VERSION", "LogFormat", "ServerSettings"]
+__all__ = [
+    "API_COMPAT_VERSION", "API_VERSION_WITHOUT_SHARED_MEMORY", "LogFormat", "ServerSettings",
+]
 
 #: How request log lines look: ``text`` for people, ``json`` (one object a line) for collectors.
 LogFormat = Literal["text", "json"]
 
 #: What ``/version`` reports. The PEKAT SDK uses shared memory only from 3.18.0 on.
 API_COMPAT_VERSION = "3.18.0"
+#: What ``/version`` reports where ``/analyze_image_shared_memory`` cannot work (the flow
+#: runs on replicas elsewhere): the API level before shared memory, so that the SDK sends
+#: frames over HTTP instead of through a block the server cannot read.
+API_VERSION_WITHOUT_SHARED_MEMORY = "3.17.0"
 
 
 @dataclass(frozen=True)

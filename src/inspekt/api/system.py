@@ -16,7 +16,7 @@ from .auth import check_api_key, check_stop_key, viewed_service
 from .errors import error_response
 from .metrics import CONTENT_TYPE
 from .service import InspectionService
-from .settings import API_COMPAT_VERSION
+from .settings import API_COMPAT_VERSION, API_VERSION_WITHOUT_SHARED_MEMORY
 
 __all__ = ["router"]
 
@@ -62,9 +62,16 @@ async def metrics(request: Request) -> Response:
 
 
 @router.get("/version")
-async def version() -> Response:
-    """The Image Analyze API version this server is compatible with."""
-    return PlainTextResponse(API_COMPAT_VERSION)
+async def version(request: Request) -> Response:
+    """The Image Analyze API version this server is compatible with.
+
+    A server whose flow runs on replicas elsewhere cannot read a client's shared
+    memory, so it reports the level before it: PEKAT's SDK then sends frames over HTTP.
+    """
+    service: InspectionService = request.app.state.service
+    if service.backend.reads_shared_memory:
+        return PlainTextResponse(API_COMPAT_VERSION)
+    return PlainTextResponse(API_VERSION_WITHOUT_SHARED_MEMORY)
 
 
 @router.get("/stop")
