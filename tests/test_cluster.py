@@ -7,6 +7,7 @@ front door records. Then a real Ray cluster on loopback, started and stopped her
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import re
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 import requests
@@ -42,7 +44,8 @@ from tests.conftest import (
     write_project,
 )
 
-#: The replica's pid, its own count of images, and a slow path for the load test.
+#: The replica's pid, its own count of images, a slow path for the load test, and a
+#: verdict the request chooses.
 REPORT = """
 import os
 import time
@@ -52,6 +55,7 @@ def main(context):
     context["globalData"]["seen"] = context["globalData"].get("seen", 0) + 1
     if context["data"] == "slow":
         time.sleep(0.05)
+    context["result"] = context["data"] != "nok"
 """
 FLOW = """
 flow:
@@ -100,6 +104,15 @@ def test_a_replica_answers_from_the_archive_and_returns_what_the_front_door_reco
     assert carried.context["input_image"].shape == real_image().shape
     assert carried.context["heatmap"] is not None and carried.module_ms.keys() >= {"anomaly"}
     assert carried.verdict == inspection.verdict
+    assert np.array_equal(replica.last_image(), inspection.context["image"])
+
+    # the pictures are most of what travels: an OK image's stay behind when not wanted
+    for data, sent in (("ok", False), ("nok", True)):
+        options = InspectionOptions(data=data, pictures=False)
+        _, inspection = replica.inspect(dataclasses.replace(request, options=options))
+        assert inspection.verdict == data
+        assert (inspection.context["image"] is not None) is sent
+        assert (inspection.context["heatmap"] is not None) is sent
     folder = replica._folder
     del replica
     assert not folder.exists()  # the unpacked project goes with the replica
@@ -210,6 +223,8 @@ def test_served_on_ray_replicas_spread_survive_a_lost_replica_and_record_whole(
         params={"name": "frame", "width": 4, "height": 4}, timeout=10,
     )
     assert shared.status_code == 400 and "shared memory" in shared.json()["error"]
+    last = requests.get(f"{server.url}/last_image", timeout=30)  # some replica's last
+    assert last.status_code == 200 and decode(last.content).shape == real_image().shape
 
     # requests spread over both replicas
     with ThreadPoolExecutor(4) as pool:

@@ -54,6 +54,7 @@ from .errors import InspektError, OverloadedError
 from .flow import Project, load_project
 from .inspection import ImageSource, InspectionOptions, Inspector, Subscriber, notify
 from .results import Inspection
+from .types import Image
 
 __all__ = ["FlowReplica", "RayBackend", "RayPlan", "ReplicaRequest"]
 
@@ -85,6 +86,7 @@ class FlowReplica:
 
     def __init__(self, archive: bytes, allow_code: bool) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="inspekt-replica-"))
+        self._last: Image | None = None
         try:
             packed = self._folder / "project.inspekt"
             packed.write_bytes(archive)
@@ -100,8 +102,13 @@ class FlowReplica:
     def inspect(self, request: ReplicaRequest) -> tuple[Answer, Inspection]:
         """The answer the client gets, and the inspection for the front door's history."""
         inspection = self.inspector.inspect(request.source, request.options)
+        self._last = inspection.context["image"]
         answer = build_answer(inspection, request.response_type, request.context_in_body)
-        return answer, _travelling(inspection)
+        return answer, _travelling(inspection, request.options.pictures)
+
+    def last_image(self) -> Image | None:
+        """The image this replica's last analysis ended with."""
+        return self._last
 
     def pid(self) -> int:
         """This replica's process (the tests and the benchmark tell replicas apart by it)."""
@@ -115,17 +122,20 @@ class FlowReplica:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _travelling(inspection: Inspection) -> Inspection:
+def _travelling(inspection: Inspection, pictures: bool) -> Inspection:
     """What the front door's subscribers read, in a form that crosses to another process.
 
     The context's public keys go as the JSON the client got (all the history keeps of
-    them), plus the pictures the history and the dashboard draw and the flow's trace;
-    the client's bytes stay behind, since the front door still has them.
+    them) with the flow's trace, and the pictures the history and the dashboard draw
+    unless the image is OK and the front door said it needs none: they are most of
+    the bytes, and most images are OK. The client's bytes stay behind, since the
+    front door still has them.
     """
     context = inspection.context
     carried = orjson.loads(context_to_json(context))
+    sent = pictures or inspection.verdict != "ok"
     for key in ("image", "input_image", "heatmap"):
-        carried[key] = context.get(key)
+        carried[key] = context.get(key) if sent else None
     carried[TRACE_KEY] = trace_of(context)
     return dataclasses.replace(inspection, context=carried, encoded=None)
 
@@ -201,6 +211,21 @@ class RayBackend:
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
+
+    def last_image(self) -> Image | None:
+        """The last image of whichever replica Ray asks: per replica, as ``globalData``."""
+        import ray.exceptions
+
+        try:
+            image: Image | None = self._handle.last_image.remote().result(
+                timeout_s=REPLICA_WAIT_S
+            )
+        except (TimeoutError, ray.exceptions.RayError) as exc:
+            raise OverloadedError(
+                f"no replica answered for its last image ({type(exc).__name__}); retry",
+                retry_after=5,
+            ) from exc
+        return image
 
     def answer(
         self, source: ImageSource, options: InspectionOptions, params: AnalyzeParams

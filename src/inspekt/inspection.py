@@ -43,6 +43,10 @@ class InspectionOptions:
     endpoint: str = ""
     #: The image's bytes as sent, when it came encoded: the history keeps them as they are.
     encoded: bytes | None = None
+    #: Whether the front end needs the pictures of an OK inspection (the history samples
+    #: OK images, a dashboard is watching). False lets a replica elsewhere send back
+    #: none for an OK image; a local inspector always has them at hand.
+    pictures: bool = True
 
 
 class Inspector(Closeable):

@@ -62,6 +62,11 @@ async def events(request: Request) -> Response:
     stopping = request.app.state.stopping
 
     async def stream() -> AsyncIterator[str]:
+        with service.live.watching():
+            async for event in updates():
+                yield event
+
+    async def updates() -> AsyncIterator[str]:
         yield "retry: 1000\n\n"
         sent_seq, sent_at, problem = -1, 0.0, object()
         while not stopping() and not await request.is_disconnected():

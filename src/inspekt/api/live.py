@@ -8,9 +8,11 @@ when a browser asks for it, once per inspection whatever the number of browsers.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -39,12 +41,32 @@ class LiveFeed:
         self._last: Inspection | None = None
         self._last_summary: dict[str, Any] | None = None
         self._drawn: tuple[int, bytes] | None = None
+        self._watching = 0
+
+    @property
+    def watched(self) -> bool:
+        """Whether a dashboard is open (its event stream connected)."""
+        return self._watching > 0
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Count one dashboard as watching while the block runs."""
+        with self._lock:
+            self._watching += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._watching -= 1
 
     def __call__(self, inspection: Inspection) -> None:
         context = inspection.context
         score = context.get("score")
         total_ms = inspection.load_ms + inspection.flow_ms
-        detached = inspection.detached()  # the frame may be a client's shared memory
+        # the frame may be a client's shared memory; an OK image from a replica elsewhere
+        # comes without pictures while nobody watches
+        pictured = inspection.context.get("image") is not None
+        detached = inspection.detached() if pictured else None
         with self._lock:
             self.seq += 1
             verdict = inspection.verdict

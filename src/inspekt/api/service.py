@@ -21,6 +21,7 @@ from ..flow import Project
 from ..history import HistoryRecorder
 from ..imaging.io import encode_png
 from ..inspection import ImageSource, InspectionOptions, Inspector, LastImage, Subscriber
+from ..types import Image
 from .live import LiveFeed
 from .metrics import Metrics
 from .params import AnalyzeParams
@@ -41,6 +42,10 @@ class InspectionBackend(Protocol):
 
     def subscribe(self, subscriber: Subscriber) -> None: ...
 
+    def last_image(self) -> Image | None:
+        """The image the last analysis ended with (blocking: a worker thread)."""
+        ...
+
     def answer(
         self, source: ImageSource, options: InspectionOptions, params: AnalyzeParams
     ) -> Answer:
@@ -59,6 +64,8 @@ class LocalBackend:
 
     def __init__(self, inspector: Inspector) -> None:
         self.inspector = inspector
+        self._last = LastImage()
+        inspector.subscribe(self._last)
 
     @property
     def project(self) -> Project:
@@ -66,6 +73,9 @@ class LocalBackend:
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.inspector.subscribe(subscriber)
+
+    def last_image(self) -> Image | None:
+        return self._last.image
 
     def answer(
         self, source: ImageSource, options: InspectionOptions, params: AnalyzeParams
@@ -95,8 +105,6 @@ class InspectionService:
         self._executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="inspekt-analyze"
         )
-        self._last = LastImage()
-        backend.subscribe(self._last)
         self._admitted = 0  # only touched on the event loop: no lock needed
 
     async def inspect(
@@ -113,7 +121,12 @@ class InspectionService:
         self.metrics.queue_depth.inc()
         try:
             loop = asyncio.get_running_loop()
-            options = InspectionOptions(data=params.data, endpoint=endpoint, encoded=encoded)
+            options = InspectionOptions(
+                data=params.data, endpoint=endpoint, encoded=encoded,
+                pictures=self.live.watched or (
+                    self.history is not None and self.history.settings.ok_images > 0
+                ),
+            )
             return await loop.run_in_executor(
                 self._executor, self.backend.answer, source, options, params
             )
@@ -123,11 +136,12 @@ class InspectionService:
 
     async def last_image_png(self) -> bytes | None:
         """The image the last analysis ended with, as PNG (None before the first)."""
-        image = self._last.image
-        if image is None:
-            return None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, encode_png, image)
+        return await loop.run_in_executor(self._executor, self._last_image_png)
+
+    def _last_image_png(self) -> bytes | None:
+        image = self.backend.last_image()
+        return None if image is None else encode_png(image)
 
     def close(self) -> None:
         """Let in-flight analyses finish, then stop the workers."""
