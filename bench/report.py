@@ -331,7 +331,9 @@ def markdown(results: dict[str, Any], report_path: Path, plots: Path) -> str:
     out += _included_section(
         "History and dashboard", HISTORY_RESULTS, "`python bench/history.py`"
     )
-    out += _included_section("Workers", WORKERS_RESULTS, "`python bench/workers.py`")
+    out += _included_section(
+        "Scale-out: workers and Ray Serve", SCALEOUT_RESULTS, "`python bench/scaleout.py`"
+    )
     out += [
         "## Reproduce",
         "",
@@ -496,7 +498,7 @@ SURFACE_RESULTS = Path(__file__).parent / "surface" / "RESULTS.md"
 DETECTOR_RESULTS = Path(__file__).parent / "detector" / "RESULTS.md"
 READERS_RESULTS = Path(__file__).parent / "readers" / "RESULTS.md"
 HISTORY_RESULTS = Path(__file__).parent / "history.md"
-WORKERS_RESULTS = Path(__file__).parent / "workers.md"
+SCALEOUT_RESULTS = Path(__file__).parent / "scaleout.md"
 STARTUP_RESULTS = Path(__file__).parent / "startup.md"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
