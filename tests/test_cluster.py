@@ -8,6 +8,7 @@ front door records. Then a real Ray cluster on loopback, started and stopped her
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pickle
 import re
@@ -218,6 +219,17 @@ def test_served_on_ray_replicas_spread_survive_a_lost_replica_and_record_whole(
         result = sdk.analyze(real_image(), response_type=response_type, data="sdk")
         assert result.context["replica"] in {replica.pid for replica in replicas}
         assert "score" in result.context and isinstance(result.context["result"], bool)
+    height, width = real_image().shape[:2]
+    raw = requests.post(
+        f"{server.url}/analyze_raw_image",
+        params={"width": width, "height": height, "response_type": "heatmap",
+                "context_in_body": ""},
+        data=real_image().tobytes(), timeout=60,
+    )
+    assert raw.status_code == 200, raw.text
+    split = int(raw.headers["ImageLen"])
+    assert decode(raw.content[:split]).shape[:2] == (height, width)
+    assert json.loads(raw.content[split:])["replica"] in {replica.pid for replica in replicas}
     shared = requests.post(
         f"{server.url}/analyze_image_shared_memory",
         params={"name": "frame", "width": 4, "height": 4}, timeout=10,
@@ -259,7 +271,7 @@ def test_served_on_ray_replicas_spread_survive_a_lost_replica_and_record_whole(
         assert all(answer.status_code == 200 for answer in again)
 
     # the front door recorded every answered analysis, whichever replica ran it
-    answered = 2 + 16 + ok + len(again)
+    answered = 2 + 1 + 16 + ok + len(again)  # SDK, raw, spread, under load, again
     deadline = time.monotonic() + 30
     while True:
         listed = requests.get(
