@@ -107,7 +107,7 @@ def _inline_analysis() -> None:
 
     async def inspect(self, load_image, params, endpoint="", encoded=None):  # noqa: ANN001, ANN202
         options = InspectionOptions(data=params.data, endpoint=endpoint, encoded=encoded)
-        return self._inspect(load_image, params, options)
+        return self.backend.answer(load_image, options, params)
 
     service.InspectionService.inspect = inspect
 

@@ -16,7 +16,7 @@ from tests.conftest import Server, inspekt_command
 from tests.surfaces import surfaces_with_boxes
 from tests.test_context_model import analyze, start_server, valid
 
-MODEL = "{input_size: 160, crop_size: 160, epochs: 70, patience: 50}"
+MODEL = "{input_size: 160, crop_size: 160, epochs: 140, patience: 50}"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
