@@ -262,6 +262,8 @@ def test_served_on_ray_replicas_spread_survive_a_lost_replica_and_record_whole(
     # the replica comes back, and both take work again
     back = replicas_of(marker, 2, without=victim.pid)
     assert len(back) == 2 and victim.pid not in {r.pid for r in back}
+    # the replacement removed the project folder the killed replica could not
+    assert not list(Path(tempfile.gettempdir()).glob(f"inspekt-replica-{victim.pid}-*"))
     again: list[requests.Response] = []
     deadline = time.monotonic() + 60
     while {a.json()["replica"] for a in again[-8:]} != {r.pid for r in back}:

@@ -52,7 +52,14 @@ from .archive import export_project, import_project
 from .context import TRACE_KEY, context_to_json, trace_of
 from .errors import InspektError, OverloadedError
 from .flow import Project, load_project
-from .inspection import ImageSource, InspectionOptions, Inspector, Subscriber, notify
+from .inspection import (
+    ImageSource,
+    InspectionOptions,
+    Inspector,
+    LastImage,
+    Subscriber,
+    notify,
+)
 from .results import Inspection
 from .types import Image
 
@@ -64,6 +71,8 @@ log = logging.getLogger(__name__)
 REPLICA_WAIT_S = 30.0
 #: Seconds stopping waits for Ray to close the replicas' flows.
 REMOVE_WAIT_S = 30.0
+#: A replica's project is unpacked into ``<temp>/<this><pid>-<random>``.
+REPLICA_FOLDER = "inspekt-replica-"
 #: Analyses sent to one replica at once: one running, one arriving meanwhile. More
 #: would queue on a replica that may die, instead of at the router.
 REPLICA_ONGOING = 2
@@ -85,8 +94,9 @@ class FlowReplica:
     the inspection seam. A plain class; Ray Serve makes it a deployment."""
 
     def __init__(self, archive: bytes, allow_code: bool) -> None:
-        self._folder = Path(tempfile.mkdtemp(prefix="inspekt-replica-"))
-        self._last: Image | None = None
+        _remove_orphans()
+        self._folder = Path(tempfile.mkdtemp(prefix=f"{REPLICA_FOLDER}{os.getpid()}-"))
+        self._last = LastImage()
         try:
             packed = self._folder / "project.inspekt"
             packed.write_bytes(archive)
@@ -95,6 +105,7 @@ class FlowReplica:
             packed.unlink()
             # loading checks each model folder against the manifest it was trained with
             self.inspector = Inspector(load_project(project_dir, allow_code=allow_code))
+            self.inspector.subscribe(self._last)
         except BaseException:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise
@@ -102,17 +113,12 @@ class FlowReplica:
     def inspect(self, request: ReplicaRequest) -> tuple[Answer, Inspection]:
         """The answer the client gets, and the inspection for the front door's history."""
         inspection = self.inspector.inspect(request.source, request.options)
-        self._last = inspection.context["image"]
         answer = build_answer(inspection, request.response_type, request.context_in_body)
         return answer, _travelling(inspection, request.options.pictures)
 
     def last_image(self) -> Image | None:
         """The image this replica's last analysis ended with."""
-        return self._last
-
-    def pid(self) -> int:
-        """This replica's process (the tests and the benchmark tell replicas apart by it)."""
-        return os.getpid()
+        return self._last.image
 
     def __del__(self) -> None:
         # Ray Serve's way of stopping a replica; also runs when the class is used directly
@@ -120,6 +126,24 @@ class FlowReplica:
         if inspector is not None:
             inspector.close()
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _remove_orphans() -> None:
+    """Remove the folders of this node's replicas that were killed before they closed."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{REPLICA_FOLDER}*-*"):
+        pid = folder.name[len(REPLICA_FOLDER):].partition("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _travelling(inspection: Inspection, pictures: bool) -> Inspection:
