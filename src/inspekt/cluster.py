@@ -16,12 +16,13 @@ How the parts meet:
   checks each model folder's files against its manifest. A replica on a node
   without the project's disk gets exactly the models that were trained.
 - **Per replica:** ``globalData``, Code modules' child processes and a flow's own
-  outputs (webhooks, savers) live on the replica that ran the image.
+  outputs (webhooks, savers) live on the replica that ran the image; ``/last_image``
+  is the last image of whichever replica Ray asks.
 - **Whole:** a replica returns each finished inspection with its answer, and the
-  front door hands it to the history, the metrics, the dashboard and
-  ``/last_image`` exactly as a single server does. The history stays one SQLite
-  file on the front door's disk (replicas on other nodes share no disk, and
-  SQLite wants its writers on one machine), and Prometheus scrapes one address.
+  front door hands it to the history, the metrics and the dashboard exactly as a
+  single server does. The history stays one SQLite file on the front door's disk
+  (replicas on other nodes share no disk, and SQLite wants its writers on one
+  machine), and Prometheus scrapes one address.
 - **Refused:** ``/analyze_image_shared_memory`` (a replica cannot read the front
   door's shared memory) answers 400; an analysis no replica answers in time, or
   whose replica is gone for good, answers 503 with ``Retry-After``.
@@ -49,7 +50,7 @@ from .api import InspectionBackend
 from .api.params import AnalyzeParams, ResponseType
 from .api.responses import Answer, build_answer
 from .archive import export_project, import_project
-from .context import TRACE_KEY, context_to_json, trace_of
+from .context import TRACE_KEY, trace_of
 from .errors import InspektError, OverloadedError
 from .flow import Project, load_project
 from .inspection import (
@@ -73,6 +74,9 @@ REPLICA_WAIT_S = 30.0
 REMOVE_WAIT_S = 30.0
 #: A replica's project is unpacked into ``<temp>/<this><pid>-<random>``.
 REPLICA_FOLDER = "inspekt-replica-"
+#: What a 503 from the Ray path tells the client to wait: a replica takes seconds to
+#: replace, not the moment a full queue takes to drain.
+RETRY_AFTER_S = 5
 #: Analyses sent to one replica at once: one running, one arriving meanwhile. More
 #: would queue on a replica that may die, instead of at the router.
 REPLICA_ONGOING = 2
@@ -114,7 +118,7 @@ class FlowReplica:
         """The answer the client gets, and the inspection for the front door's history."""
         inspection = self.inspector.inspect(request.source, request.options)
         answer = build_answer(inspection, request.response_type, request.context_in_body)
-        return answer, _travelling(inspection, request.options.pictures)
+        return answer, _travelling(inspection, answer.context_json, request.options.pictures)
 
     def last_image(self) -> Image | None:
         """The image this replica's last analysis ended with."""
@@ -146,7 +150,7 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _travelling(inspection: Inspection, pictures: bool) -> Inspection:
+def _travelling(inspection: Inspection, context_json: bytes, pictures: bool) -> Inspection:
     """What the front door's subscribers read, in a form that crosses to another process.
 
     The context's public keys go as the JSON the client got (all the history keeps of
@@ -156,7 +160,7 @@ def _travelling(inspection: Inspection, pictures: bool) -> Inspection:
     front door still has them.
     """
     context = inspection.context
-    carried = orjson.loads(context_to_json(context))
+    carried = orjson.loads(context_json)
     sent = pictures or inspection.verdict != "ok"
     for key in ("image", "input_image", "heatmap"):
         carried[key] = context.get(key) if sent else None
@@ -247,7 +251,7 @@ class RayBackend:
         except (TimeoutError, ray.exceptions.RayError) as exc:
             raise OverloadedError(
                 f"no replica answered for its last image ({type(exc).__name__}); retry",
-                retry_after=5,
+                retry_after=RETRY_AFTER_S,
             ) from exc
         return image
 
@@ -283,7 +287,7 @@ class RayBackend:
             response.cancel()
             raise OverloadedError(
                 f"no replica answered within {REPLICA_WAIT_S:g} s (all busy, or being "
-                "replaced); retry shortly", retry_after=5,
+                "replaced); retry shortly", retry_after=RETRY_AFTER_S,
             ) from None
         except ray.exceptions.RayActorError as exc:
             # Ray re-sends what was still queued for a dead replica, not the image it was
@@ -294,12 +298,12 @@ class RayBackend:
                 return self._ask(request, deadline)
             raise OverloadedError(
                 f"two replicas stopped while running this analysis ({type(exc).__name__}); "
-                "retry shortly", retry_after=5,
+                "retry shortly", retry_after=RETRY_AFTER_S,
             ) from exc
         except (ray.exceptions.RayError, RayServeException) as exc:
             raise OverloadedError(
                 f"Ray Serve could not run this analysis ({type(exc).__name__}: {exc}); "
-                "retry shortly", retry_after=5,
+                "retry shortly", retry_after=RETRY_AFTER_S,
             ) from exc
         return answered
 

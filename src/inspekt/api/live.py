@@ -65,7 +65,7 @@ class LiveFeed:
         total_ms = inspection.load_ms + inspection.flow_ms
         # the frame may be a client's shared memory; an OK image from a replica elsewhere
         # comes without pictures while nobody watches
-        pictured = inspection.context.get("image") is not None
+        pictured = context.get("image") is not None
         detached = inspection.detached() if pictured else None
         with self._lock:
             self.seq += 1

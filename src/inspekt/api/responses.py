@@ -22,12 +22,14 @@ EXPOSED_HEADERS = "ContextBase64utf, ImageLen"
 
 @dataclass(frozen=True)
 class Answer:
-    """Body, media type and headers, computed off the event loop, and the verdict to log."""
+    """Body, media type and headers, computed off the event loop, the verdict to log, and
+    the context's JSON the body carries (a replica sends it on for the history)."""
 
     body: bytes
     media_type: str
     headers: dict[str, str]
     verdict: Verdict
+    context_json: bytes
 
 
 def build_answer(
@@ -37,11 +39,11 @@ def build_answer(
     payload = context_to_json(inspection.context)
     verdict = inspection.verdict
     if response_type == "context":
-        return Answer(payload, "application/json", {}, verdict)
+        return Answer(payload, "application/json", {}, verdict, payload)
     png = encode_png(inspection.image(response_type))
     headers = {"Access-Control-Expose-Headers": EXPOSED_HEADERS}
     if context_in_body:
         headers["ImageLen"] = str(len(png))
-        return Answer(png + payload, "image/png", headers, verdict)
+        return Answer(png + payload, "image/png", headers, verdict, payload)
     headers["ContextBase64utf"] = base64.b64encode(payload).decode("ascii")
-    return Answer(png, "image/png", headers, verdict)
+    return Answer(png, "image/png", headers, verdict, payload)
